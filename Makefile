@@ -1,0 +1,55 @@
+# Entry points everyone uses. `make run` and `make test` work on a fresh machine: each builds the
+# environment it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster
+export CLIENTELE_DATA_DIR ?= $(CURDIR)/data
+DEMO_CUSTOMERS ?= 5000
+DEMO_SEED ?= 7
+
+.PHONY: run test ui lint typecheck manifest demo-data pipeline clean env
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@echo "==> creating $(VENV) and installing pinned dependencies"
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $@
+
+# dbt's manifest is built here, at build time, so code-location loads never parse the project.
+manifest: env
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
+
+demo-data: env
+	$(BIN)/python -m sources.demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out $(CLIENTELE_DATA_DIR)
+
+pipeline: env manifest $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m orchestration.run_all
+
+run: demo-data pipeline
+
+ui: env manifest $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: env
+	$(BIN)/mypy ml orchestration sources expectations
+
+test: env manifest lint typecheck
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .dagster data dbt_project/target dbt_project/logs
