@@ -1,0 +1,198 @@
+"""The raw layer of the warehouse: typed copies of every landing record, and the quarantine beside them.
+
+Values are typed set-based in DuckDB with `TRY_CAST`, so a value that does not fit its type sends its
+whole row to `raw.quarantine` with a reason naming the field, instead of loading as NULL. A load covers a
+window of export days and replaces exactly that window in one transaction: a re-run, a backfill or a
+crash half-way leaves the table as one consistent version, never doubled and never half-written.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pyarrow as pa
+
+from sources.contracts import SourceContract
+from sources.landing import ParsedFile
+from sources.pii import pseudonymise
+
+RAW_SCHEMA = "raw"
+QUARANTINE_TABLE = f"{RAW_SCHEMA}.quarantine"
+_METADATA_DDL = "_export_date DATE, _source_file VARCHAR, _line_number BIGINT, _loaded_at TIMESTAMP"
+
+
+def hash_column(column: str) -> str:
+    return f"{column}_hash"
+
+
+def raw_table_name(contract: SourceContract) -> str:
+    return f"{RAW_SCHEMA}.{contract.raw_table}"
+
+
+def raw_table_ddl(contract: SourceContract) -> str:
+    """CREATE TABLE for a source: contract columns, a keyed hash per PII column, load metadata."""
+    columns = [f"{c.name} {c.type}" for c in contract.columns]
+    columns += [f"{hash_column(c.name)} VARCHAR" for c in contract.columns if c.pii]
+    return f"create table if not exists {raw_table_name(contract)} ({', '.join(columns)}, {_METADATA_DDL})"
+
+
+QUARANTINE_DDL = f"""
+create table if not exists {QUARANTINE_TABLE} (
+    source VARCHAR, export_date DATE, source_file VARCHAR, line_number BIGINT,
+    raw_record VARCHAR, reason VARCHAR, loaded_at TIMESTAMP
+)"""
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection, contracts: tuple[SourceContract, ...]) -> None:
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    con.execute(QUARANTINE_DDL)
+    for contract in contracts:
+        con.execute(raw_table_ddl(contract))
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Row accounting of one load: rows_read == rows_loaded + rows_quarantined, always."""
+
+    table: str
+    window_start: date
+    window_end: date
+    files: int
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int]
+    added_columns: dict[str, tuple[str, ...]]
+
+    @property
+    def quarantined_share(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+
+def _invalid_value_checks(contract: SourceContract) -> str:
+    """SQL for a row's reasons to be quarantined: missing required values and values of the wrong type."""
+    checks = []
+    for column in contract.columns:
+        if column.required:
+            checks.append(f"case when {column.name} is null then 'missing required field {column.name}' end")
+        if column.type != "VARCHAR":
+            shown = "value" if column.pii else f"''' || {column.name} || '''"
+            checks.append(
+                f"case when {column.name} is not null and try_cast({column.name} as {column.type}) is null "
+                f"then 'field {column.name}: {shown} is not a valid {column.type}' end"
+            )
+    return f"concat_ws('; ', {', '.join(checks)})"
+
+
+def _incoming_table(contract: SourceContract, files: list[ParsedFile], key: bytes) -> pa.Table:
+    data: dict[str, list[object]] = {name: [] for name in contract.column_names}
+    metadata: dict[str, list[object]] = {
+        "_export_date": [],
+        "_source_file": [],
+        "_line_number": [],
+        "_raw": [],
+    }
+    for parsed in files:
+        for name in contract.column_names:
+            data[name].extend(parsed.columns[name])
+        metadata["_export_date"].extend([parsed.export_date] * len(parsed.line_numbers))
+        metadata["_source_file"].extend([str(parsed.path)] * len(parsed.line_numbers))
+        metadata["_line_number"].extend(parsed.line_numbers)
+        metadata["_raw"].extend(parsed.raw_records)
+    arrays: dict[str, pa.Array] = {name: pa.array(values, pa.string()) for name, values in data.items()}
+    for column in contract.columns:
+        if column.pii:
+            arrays[hash_column(column.name)] = pa.array(
+                pseudonymise(column.name, data[column.name], key),  # type: ignore[arg-type]
+                pa.string(),
+            )
+    arrays["_export_date"] = pa.array(metadata["_export_date"], pa.date32())
+    arrays["_source_file"] = pa.array(metadata["_source_file"], pa.string())
+    arrays["_line_number"] = pa.array(metadata["_line_number"], pa.int64())
+    arrays["_raw"] = pa.array(metadata["_raw"], pa.string())
+    return pa.table(arrays)
+
+
+def load_window(
+    con: duckdb.DuckDBPyConnection,
+    contract: SourceContract,
+    files: list[ParsedFile],
+    window_start: date,
+    window_end: date,
+    pii_key: bytes,
+) -> LoadResult:
+    """Replace export days [window_start, window_end) of the source's raw table with `files`, atomically."""
+    outside = [f.path for f in files if not window_start <= f.export_date < window_end]
+    if outside:
+        raise ValueError(f"files outside the window [{window_start}, {window_end}): {outside}")
+    loaded_at = datetime.now().replace(microsecond=0)
+    table = raw_table_name(contract)
+    incoming = _incoming_table(contract, files, pii_key)
+    typed_columns = [f"try_cast({c.name} as {c.type}) as {c.name}" for c in contract.columns]
+    typed_columns += [hash_column(c.name) for c in contract.columns if c.pii]
+    window = "between ? and ?::date - 1"
+    ensure_raw_schema(con, (contract,))
+    con.register("incoming_records", incoming)
+    try:
+        con.execute(
+            f"create or replace temp table checked_records as "
+            f"select *, {_invalid_value_checks(contract)} as _reason from incoming_records"
+        )
+    finally:
+        con.unregister("incoming_records")
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {table} where _export_date {window}", [window_start, window_end])
+        inserted = con.execute(
+            f"insert into {table} select {', '.join(typed_columns)}, "
+            f"_export_date, _source_file, _line_number, ?::timestamp from checked_records where _reason = ''",
+            [loaded_at],
+        ).fetchone()
+        con.execute(
+            f"delete from {QUARANTINE_TABLE} where source = ? and export_date {window}",
+            [contract.raw_table, window_start, window_end],
+        )
+        con.execute(
+            f"insert into {QUARANTINE_TABLE} select ?, _export_date, _source_file, _line_number, _raw, _reason, "
+            f"?::timestamp from checked_records where _reason <> ''",
+            [contract.raw_table, loaded_at],
+        )
+        structural = [
+            (contract.raw_table, f.export_date, str(f.path), q.line_number, q.raw_record, q.reason, loaded_at)
+            for f in files
+            for q in f.quarantined
+        ]
+        if structural:
+            con.executemany(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?)", structural)
+        rows_loaded = inserted[0] if inserted else 0
+        rows_read = sum(f.rows_read for f in files)
+        rows_quarantined = con.execute(
+            f"select count(*) from {QUARANTINE_TABLE} where source = ? and export_date {window}",
+            [contract.raw_table, window_start, window_end],
+        ).fetchone()[0]  # type: ignore[index]
+        if rows_read != rows_loaded + rows_quarantined:
+            raise RuntimeError(
+                f"{table}: row accounting broken for [{window_start}, {window_end}): read {rows_read}, "
+                f"loaded {rows_loaded}, quarantined {rows_quarantined}; nothing was written"
+            )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    reasons: Counter[str] = Counter(q.reason.split(":")[0] for f in files for q in f.quarantined)
+    for (reason,) in con.execute("select _reason from checked_records where _reason <> ''").fetchall():
+        reasons.update(part.split(":")[0] for part in reason.split("; "))
+    return LoadResult(
+        table=table,
+        window_start=window_start,
+        window_end=window_end,
+        files=len(files),
+        rows_read=rows_read,
+        rows_loaded=rows_loaded,
+        rows_quarantined=rows_quarantined,
+        quarantine_reasons=dict(reasons),
+        added_columns={str(f.path): f.added_columns for f in files if f.added_columns},
+    )
