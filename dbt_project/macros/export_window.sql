@@ -1,0 +1,54 @@
+{#- The partition window of the incremental models: a half-open range of raw export dates,
+    `min_date <= _export_date < max_date`, from the vars Dagster passes. Either bound may be absent;
+    with neither, the window is everything. -#}
+
+{% macro iso_date_var(name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none or (value | string | trim) == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = value | string | trim -%}
+    {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', text) -%}
+        {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be an ISO date (YYYY-MM-DD), got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {%- do modules.datetime.date.fromisoformat(text) -%}
+    {{ return(text) }}
+{%- endmacro %}
+
+
+{% macro export_window_bounds() -%}
+    {%- set min_date = iso_date_var('min_date') -%}
+    {%- set max_date = iso_date_var('max_date') -%}
+    {%- if min_date is not none and max_date is not none and min_date >= max_date -%}
+        {{ exceptions.raise_compiler_error("export window is empty: min_date " ~ min_date ~ " >= max_date " ~ max_date) }}
+    {%- endif -%}
+    {{ return({'min_date': min_date, 'max_date': max_date}) }}
+{%- endmacro %}
+
+
+{% macro has_export_window() -%}
+    {%- set bounds = export_window_bounds() -%}
+    {{ return(bounds.min_date is not none or bounds.max_date is not none) }}
+{%- endmacro %}
+
+
+{% macro export_window(column) -%}
+    {%- set bounds = export_window_bounds() -%}
+    {%- set predicates = [] -%}
+    {%- if bounds.min_date is not none -%}
+        {%- do predicates.append(column ~ " >= " ~ date_literal(bounds.min_date)) -%}
+    {%- endif -%}
+    {%- if bounds.max_date is not none -%}
+        {%- do predicates.append(column ~ " < " ~ date_literal(bounds.max_date)) -%}
+    {%- endif -%}
+    {%- if predicates -%}
+        ({{ predicates | join(' and ') }})
+    {%- else -%}
+        (1 = 1)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro date_literal(iso_date) -%}
+    cast('{{ iso_date }}' as date)
+{%- endmacro %}
