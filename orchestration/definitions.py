@@ -1,0 +1,47 @@
+"""The Clientele code location: gathers each stage's definitions and binds them to one deployment's settings.
+
+Data flows one way: landing files -> raw (ingestion) -> staging -> facts -> marts (dbt, with dbt tests
+as checks) -> quality checks (Great Expectations) -> models (LightGBM) -> serving (published for BI).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.ingestion.assets import raw_assets
+from orchestration.defs.jobs import daily_refresh_schedule
+from orchestration.defs.ml.assets import ml_assets
+from orchestration.defs.quality.checks import quality_checks
+from orchestration.defs.serving.assets import ServingResource, bi_warehouse
+from orchestration.defs.warehouse.assets import warehouse_facts, warehouse_marts, warehouse_staging
+from orchestration.lib.dbt import dbt_project
+from orchestration.lib.landing import LandingResource
+from orchestration.lib.settings import Settings
+from orchestration.lib.truth import TruthResource
+from orchestration.lib.warehouse import WarehouseResource
+
+ALL_ASSETS = [*raw_assets, warehouse_staging, warehouse_facts, warehouse_marts, *ml_assets, bi_warehouse]
+
+
+def resources_for(settings: Settings) -> dict[str, Any]:
+    """Every resource, bound to one deployment's folders (tests pass a temporary folder's settings)."""
+    return {
+        "landing": LandingResource(path=str(settings.landing_dir)),
+        "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+        "truth": TruthResource(path=str(settings.truth_dir)),
+        "serving": ServingResource(
+            serving_path=str(settings.serving_path), exports_dir=str(settings.exports_dir)
+        ),
+    }
+
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=quality_checks,
+    schedules=[daily_refresh_schedule],
+    resources=resources_for(Settings.from_env()),
+)

@@ -1,0 +1,1 @@
+"""Asset definitions, one package per stage of the data flow."""

@@ -1,0 +1,85 @@
+"""Per-customer churn and lifetime-value scores, trained and scored at the latest snapshot date.
+
+The assets only move data: features and orders come from the marts, `ml.pipeline` trains and scores,
+and the scores go to `ml.*` tables with the model version. Where the demo's truth exists, the scores
+are also measured against what customers really did afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ml.evaluate import evaluate_against_truth
+from ml.pipeline import fit_and_score_churn, fit_and_score_clv
+from orchestration.lib.dbt import asset_key_for_model
+from orchestration.lib.truth import TruthResource
+from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
+
+FEATURES_SQL = "select * from marts.customer_features"
+ORDERS_SQL = "select order_id, customer_id, ordered_at, net_amount from marts.fct_orders"
+_UPSTREAM = [asset_key_for_model("customer_features"), asset_key_for_model("fct_orders")]
+
+
+def _truth_metrics(
+    scores: pd.DataFrame, orders: pd.DataFrame, truth: TruthResource
+) -> dict[str, float | int]:
+    outcomes, order_persons = truth.outcomes(), truth.order_persons()
+    if outcomes is None or order_persons is None:
+        return {}
+    customer_person = (
+        orders.dropna(subset=["customer_id"])
+        .merge(order_persons, on="order_id")
+        .groupby(["customer_id", "person_id"], as_index=False)
+        .agg(n_orders=("order_id", "size"))
+    )
+    return {f"truth_{k}": v for k, v in evaluate_against_truth(scores, customer_person, outcomes).items()}
+
+
+def _metadata(result: Any, truth_metrics: dict[str, float | int]) -> dict[str, Any]:
+    return {
+        "model_version": result.model.model_version,
+        "scoring_date": str(result.scoring_date.date()),
+        "rows": len(result.scores),
+        **{f"validation_{k}": v for k, v in result.metrics.items() if isinstance(v, int | float)},
+        **truth_metrics,
+    }
+
+
+@dg.asset(
+    key=["ml", "customer_churn_scores"],
+    description="Probability that each customer makes no purchase in the 90 days after the scoring date, "
+    "with risk band, top reasons and model version; one row per customer per scoring date.",
+    group_name="ml",
+    owners=["team:data-science"],
+    kinds={"lightgbm", "duckdb"},
+    deps=_UPSTREAM,
+    pool=WAREHOUSE_POOL,
+)
+def customer_churn_scores(warehouse: WarehouseResource, truth: TruthResource) -> dg.MaterializeResult:
+    orders = warehouse.read_frame(ORDERS_SQL)
+    result = fit_and_score_churn(warehouse.read_frame(FEATURES_SQL), orders)
+    warehouse.replace_snapshot("ml.customer_churn_scores", result.scores, "scoring_date")
+    return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
+
+
+@dg.asset(
+    key=["ml", "customer_clv"],
+    description="Predicted net revenue of each customer over the 365 days after the scoring date, with "
+    "CLV decile (1 = top 10%) and model version; one row per customer per scoring date.",
+    group_name="ml",
+    owners=["team:data-science"],
+    kinds={"lightgbm", "duckdb"},
+    deps=_UPSTREAM,
+    pool=WAREHOUSE_POOL,
+)
+def customer_clv(warehouse: WarehouseResource, truth: TruthResource) -> dg.MaterializeResult:
+    orders = warehouse.read_frame(ORDERS_SQL)
+    result = fit_and_score_clv(warehouse.read_frame(FEATURES_SQL), orders)
+    warehouse.replace_snapshot("ml.customer_clv", result.scores, "scoring_date")
+    return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
+
+
+ml_assets = [customer_churn_scores, customer_clv]

@@ -1,0 +1,30 @@
+"""The daily calendar every partitioned asset shares: one partition per export day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+from orchestration.lib.settings import Settings
+
+_settings = Settings.from_env()
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=_settings.start_date.isoformat(),
+    end_date=_settings.end_date.isoformat() if _settings.end_date else None,
+)
+
+# An analyst's backfill of two years of days is one run, not 730: every partitioned step reads or
+# replaces its whole window in one pass.
+single_run_backfill = dg.BackfillPolicy.single_run()
+
+
+def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    """The run's half-open window of export days [start, end), whether one partition or a range."""
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
+
+
+def days_in(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days)]

@@ -1,0 +1,1 @@
+"""Publishing BI-facing tables to a serving DuckDB file and Parquet exports."""

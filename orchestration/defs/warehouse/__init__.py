@@ -1,0 +1,1 @@
+"""The dbt warehouse: staging views, partitioned incremental facts, and marts rebuilt whole."""

@@ -1,0 +1,84 @@
+"""dbt models as Dagster assets, split by how they are built.
+
+- `warehouse_staging`: staging and intermediate views, rebuilt whole (cheap; they only define logic).
+- `warehouse_facts`: incremental facts, daily partitioned; a run of any partition range is one
+  `dbt build` with the window as `--vars` (half-open), so a two-year UI backfill is a single run.
+- `warehouse_marts`: marts rebuilt whole from the facts.
+
+dbt tests on these models surface as Dagster asset checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.defs.partitions import daily_partitions, single_run_backfill, window_dates
+from orchestration.lib.dbt import ClienteleDbtTranslator, dbt_project, window_vars
+from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
+
+PARTITIONED = "tag:partitioned"
+translator = ClienteleDbtTranslator()
+
+
+class FactsConfig(dg.Config):
+    """Set `full_refresh` from the launchpad to rebuild the facts from all raw history."""
+
+    full_refresh: bool = False
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="path:models/staging path:models/intermediate",
+    exclude=PARTITIONED,
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+    name="warehouse_staging",
+)
+def warehouse_staging(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    with warehouse.dbt_environment():
+        yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=PARTITIONED,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+    name="warehouse_facts",
+)
+def warehouse_facts(
+    context: dg.AssetExecutionContext, config: FactsConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    if config.full_refresh:
+        args = ["build", "--full-refresh"]
+    else:
+        start, end = window_dates(context)
+        args = ["build", "--vars", window_vars(start, end)]
+    with warehouse.dbt_environment():
+        yield from dbt.cli(args, context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="path:models/marts",
+    exclude=PARTITIONED,
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+    name="warehouse_marts",
+)
+def warehouse_marts(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    with warehouse.dbt_environment():
+        yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,1 @@
+"""Integration glue shared by the asset definitions: settings, the warehouse resource, dbt wiring."""

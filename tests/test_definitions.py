@@ -1,0 +1,44 @@
+"""The code location loads, and its graph is the one the docs describe."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.lib.warehouse import WAREHOUSE_POOL
+
+
+def test_definitions_load_and_resolve() -> None:
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_every_asset_has_a_group_description_and_owner() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_external:
+            continue
+        assert node.group_name and node.group_name != "default", key
+        assert node.description, key
+        assert node.owners, key
+
+
+def test_everything_that_opens_the_warehouse_shares_one_pool() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_external:
+            continue
+        assets_def = graph.assets_def_for_key(key)
+        assert assets_def.op.pool == WAREHOUSE_POOL, key
+    for checks_def in defs.asset_checks or []:
+        assert checks_def.op.pool == WAREHOUSE_POOL  # type: ignore[union-attr]
+
+
+def test_partitioned_assets_backfill_in_a_single_run() -> None:
+    graph = defs.resolve_asset_graph()
+    partitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None]
+    assert dg.AssetKey(["raw", "sales_orders"]) in partitioned
+    assert dg.AssetKey(["fct_orders"]) in partitioned
+    for key in partitioned:
+        assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
