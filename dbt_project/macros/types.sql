@@ -1,4 +1,4 @@
-{#- Column types the marts promise, spelled once. -#}
+{#- Column types the marts promise, spelled once. Both spellings are valid in DuckDB and Postgres. -#}
 
 {#- Money in the order currency: exact decimals. -#}
 {% macro money(expression) -%}
@@ -6,20 +6,7 @@
 {%- endmacro %}
 
 
-{#- Floating point for ML features (pandas reads decimals as objects). -#}
+{#- 64-bit floating point for ML features (pandas reads decimals as Python objects). -#}
 {% macro to_double(expression) -%}
-    cast({{ expression }} as {{ type_double() }})
-{%- endmacro %}
-
-
-{% macro type_double() -%}
-    {{ return(adapter.dispatch('type_double', 'clientele')()) }}
-{%- endmacro %}
-
-{% macro default__type_double() -%}
-    double precision
-{%- endmacro %}
-
-{% macro duckdb__type_double() -%}
-    double
+    cast({{ expression }} as float8)
 {%- endmacro %}

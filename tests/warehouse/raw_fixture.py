@@ -1,7 +1,8 @@
 """A small hand-made `raw` schema for the warehouse tests, its DDL derived from `sources.contracts`.
 
-Each raw table holds the contract's columns, a `<col>_hash` beside each PII column and the load metadata
-(`_export_date`, `_source_file`, `_line_number`, `_loaded_at`), like the tables the ingestion assets load.
+The tables are created with the loader's own DDL (`sources.raw_tables.ensure_raw_schema` over
+`ALL_SOURCES`): the contract's columns, a `<col>_hash` beside each PII column and the load metadata
+(`_export_date`, `_source_file`, `_line_number`, `_loaded_at`).
 Hashes are plain strings here: the loader hashes normalised values, so the same person's e-mail written in
 different case gets the same hash, which the rows below spell out directly.
 """
@@ -18,31 +19,25 @@ from typing import Any
 import duckdb
 
 from sources.contracts import ALL_SOURCES, SourceContract
-
-LOAD_METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("_export_date", "DATE"),
-    ("_source_file", "VARCHAR"),
-    ("_line_number", "BIGINT"),
-    ("_loaded_at", "TIMESTAMP"),
-)
+from sources.raw_tables import ensure_raw_schema
 
 LANDING_DIR = Path("landing")
 CONTRACTS_BY_TABLE: dict[str, SourceContract] = {c.raw_table: c for c in ALL_SOURCES}
 
 
-def raw_columns(contract: SourceContract) -> list[tuple[str, str]]:
-    """(name, DuckDB type) of a raw table: contract columns, then PII hashes, then load metadata."""
-    columns = [(c.name, c.type) for c in contract.columns]
-    columns += [(f"{c.name}_hash", "VARCHAR") for c in contract.columns if c.pii]
-    return columns + list(LOAD_METADATA_COLUMNS)
-
-
 def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create schema `raw` with one empty table per contract."""
-    con.execute("create schema if not exists raw")
-    for contract in ALL_SOURCES:
-        ddl = ", ".join(f'"{name}" {type_}' for name, type_ in raw_columns(contract))
-        con.execute(f"create table raw.{contract.raw_table} ({ddl})")
+    """Create schema `raw` with one empty table per contract, with the loader's own DDL."""
+    ensure_raw_schema(con, ALL_SOURCES)
+
+
+def raw_column_names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Column names of a raw table, in table order."""
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+        [table],
+    ).fetchall()
+    return [name for (name,) in rows]
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, rows: Iterable[RawRow]) -> None:
             "_line_number": row.values.get("_line_number", line_numbers[(row.table, row.export_date)]),
             "_loaded_at": datetime.combine(row.export_date, datetime.min.time()).replace(hour=23),
         }
-        names = [name for name, _ in raw_columns(contract)]
+        names = raw_column_names(con, row.table)
         unknown = set(row.values) - set(names)
         if unknown:
             raise ValueError(f"{row.table}: columns not in the contract: {sorted(unknown)}")
@@ -273,13 +268,14 @@ def fixture_rows() -> list[RawRow]:
             },
         ),
         # --- orders -----------------------------------------------------------------------------------
-        # O-1: Alice's web order, updated in a later export (twice in one file: the higher line wins).
+        # O-1: Alice's web order, updated in the second window with a third line; the update is in its
+        # file twice with the same updated_at (the higher line wins).
         _order("2024-01-05", "O-1", "2024-01-05 10:00:00", "100.00", "2024-01-05 10:00:00", account_id="a-1"),
         _line("2024-01-05", "O-1", 1, "60.00", "2024-01-05 10:00:00"),
         _line("2024-01-05", "O-1", 2, "40.00", "2024-01-05 10:00:00"),
-        _order("2024-02-10", "O-1", "2024-01-05 10:00:00", "110.00", "2024-02-09 12:00:00", account_id="A-1"),
-        _order("2024-02-10", "o-1", "2024-01-05 10:00:00", "120.00", "2024-02-09 12:00:00", account_id="A-1"),
-        _line("2024-02-10", "O-1", 3, "20.00", "2024-02-09 12:00:00"),
+        _order("2024-03-05", "O-1", "2024-01-05 10:00:00", "110.00", "2024-03-04 12:00:00", account_id="A-1"),
+        _order("2024-03-05", "o-1", "2024-01-05 10:00:00", "120.00", "2024-03-04 12:00:00", account_id="A-1"),
+        _line("2024-03-05", "O-1", 3, "20.00", "2024-03-04 12:00:00"),
         # O-2: Alice's guest checkout (same e-mail hash).
         _order(
             "2024-01-20",
@@ -316,7 +312,15 @@ def fixture_rows() -> list[RawRow]:
             },
         ),
         # O-4: an anonymous store order (no card, no account, no guest e-mail).
-        _order("2024-02-05", "O-4", "2024-02-05 12:00:00", "40.00", "2024-02-05 12:00:00", channel="store", store_id="S-02"),
+        _order(
+            "2024-02-05",
+            "O-4",
+            "2024-02-05 12:00:00",
+            "40.00",
+            "2024-02-05 12:00:00",
+            channel="store",
+            store_id="S-02",
+        ),
         _line("2024-02-05", "O-4", 1, "40.00", "2024-02-05 12:00:00"),
         # O-5: Dave's web order from his e-mail-less account.
         _order("2024-03-10", "O-5", "2024-03-10 09:00:00", "60.00", "2024-03-10 09:00:00", account_id="A-2"),
