@@ -33,11 +33,11 @@ from sources.contracts import (
     TruthFiles,
 )
 from sources.demo import records
-from sources.demo.behaviour import build_catalog, simulate_orders, simulate_refunds
-from sources.demo.crm import simulate_marketing, simulate_tickets
-from sources.demo.identities import assign_identities
-from sources.demo.mess import pick_duplicates, plan_malformed, plan_order_exports
-from sources.demo.population import simulate_population
+from sources.demo.behaviour import Catalog, Orders, Refunds, build_catalog, simulate_orders, simulate_refunds
+from sources.demo.crm import MarketingEvents, Tickets, simulate_marketing, simulate_tickets
+from sources.demo.identities import Identities, assign_identities
+from sources.demo.mess import LateOrders, pick_duplicates, plan_malformed, plan_order_exports
+from sources.demo.population import Population, simulate_population
 from sources.demo.timeline import Timeline
 from sources.demo.truth import write_summary, write_truth
 from sources.demo.writers import LANDING_DIR, TRUTH_DIR, render_lines, staged_output, write_source
@@ -79,6 +79,7 @@ class LandedSource:
 
     rows: int
     updates: int  # rows re-exporting a record that an earlier row already carried
+    update_reasons: dict[str, int]
     duplicates: int
     malformed: dict[str, int]
 
@@ -99,15 +100,29 @@ def land(rows: records.Rows, landing_dir: Path, timeline: Timeline, seed: int) -
     return LandedSource(
         rows=int(sequence.size),
         updates=rows.size - rows.records(),
+        update_reasons=rows.update_reasons,
         duplicates=int(duplicated.sum()),
         malformed=malformed.counts(),
     )
 
 
-def generate(config: DemoConfig, out_dir: Path, report: Callable[[str], None] = print) -> dict[str, Any]:
-    """Write landing files and truth for `config` into `out_dir`, replacing a previous run; returns the summary."""
+@dataclass(frozen=True)
+class Simulation:
+    """Everything simulated for one run, before any file is written."""
+
+    timeline: Timeline
+    population: Population
+    identities: Identities
+    catalog: Catalog
+    orders: Orders
+    refunds: Refunds
+    tickets: Tickets
+    marketing: MarketingEvents
+
+
+def simulate(config: DemoConfig, progress: Callable[[str], None]) -> Simulation:
+    """People, their identities, orders, refunds, tickets and marketing events, reporting each phase."""
     timeline = Timeline(config.start, config.end)
-    progress = _Progress(report)
 
     def rng(phase: str) -> np.random.Generator:
         return phase_rng(config.seed, phase)
@@ -120,8 +135,8 @@ def generate(config: DemoConfig, out_dir: Path, report: Callable[[str], None] = 
     identities = assign_identities(population, timeline, rng("identities"))
     progress(
         f"identities: {int((identities.account_number >= 0).sum()):,} web accounts, "
-        f"{identities.contacts.person.size:,} CRM contacts ({int(identities.contacts.duplicate.sum()):,} duplicates), "
-        f"{int((identities.card_number >= 0).sum()):,} loyalty cards"
+        f"{identities.contacts.person.size:,} CRM contacts ({int(identities.contacts.duplicate.sum()):,} "
+        f"duplicates), {int((identities.card_number >= 0).sum()):,} loyalty cards"
     )
     catalog = build_catalog(rng("catalog"))
     orders = simulate_orders(population, identities, catalog, timeline, rng("orders"))
@@ -133,34 +148,92 @@ def generate(config: DemoConfig, out_dir: Path, report: Callable[[str], None] = 
     tickets = simulate_tickets(population, identities, timeline, rng("tickets"))
     marketing = simulate_marketing(population, identities, timeline, rng("marketing"))
     progress(f"crm: {tickets.opened.size:,} support tickets, {marketing.seconds.size:,} marketing events")
+    return Simulation(timeline, population, identities, catalog, orders, refunds, tickets, marketing)
 
-    exports, order_mess = plan_order_exports(orders, timeline, rng("order exports"))
-    tally = records.SpellingTally()
-    update_reasons: dict[str, dict[str, int]] = {
-        ORDERS.raw_table: {
-            "store_id_corrected": order_mess.store_id_corrected,
-            "reexported": order_mess.reexported_orders - order_mess.store_id_corrected,
-        }
+
+def _summary(
+    config: DemoConfig,
+    sim: Simulation,
+    landed: dict[str, LandedSource],
+    late: LateOrders,
+    tally: records.SpellingTally,
+    truth_rows: dict[str, int],
+) -> dict[str, Any]:
+    """Counts of people, orders, rows per source and every kind of injected mess."""
+    timeline, population, identities, orders = sim.timeline, sim.population, sim.identities, sim.orders
+    exported = np.arange(orders.exported)
+    contacts = identities.contacts
+    return {
+        "seed": config.seed,
+        "customers": config.customers,
+        "start": timeline.start.isoformat(),
+        "end": timeline.end.isoformat(),
+        "truth_horizon_end": timeline.horizon_end.isoformat(),
+        "export_days": timeline.n_days,
+        "persons": {
+            "total": population.size,
+            "customers_before_start": int(population.existing.sum()),
+            "acquired_in_period": int((~population.existing).sum()),
+            "alive_at_end": int((population.dropout > timeline.n_days).sum()),
+            "with_web_account": int((identities.account_number >= 0).sum()),
+            "with_crm_contact": int(population.has_contact.sum()),
+            "with_loyalty_card": int((identities.card_number >= 0).sum()),
+        },
+        "orders": {
+            "in_landing": orders.exported,
+            "hidden_future": orders.size - orders.exported,
+            "web": int((~orders.in_store[exported]).sum()),
+            "store": int(orders.in_store[exported].sum()),
+            "web_by_account": int(orders.with_account[exported].sum()),
+            "web_as_guest": int(orders.guest[exported].sum()),
+            "store_with_loyalty_card": int(orders.with_card[exported].sum()),
+            "store_anonymous": int((orders.in_store & ~orders.with_card)[exported].sum()),
+            "lines_in_landing": int(orders.line_count[exported].sum()),
+            "refunds": int(sim.refunds.order.size),
+        },
+        "rows_per_source": {name: source.rows for name, source in landed.items()},
+        "files_per_source": {name: timeline.n_days for name in landed},
+        "truth_rows": truth_rows,
+        "mess": {
+            "late_records": {ORDERS.raw_table: late.orders, ORDER_LINES.raw_table: late.lines},
+            "updates": {name: source.updates for name, source in landed.items()},
+            "update_reasons": {name: source.update_reasons for name, source in landed.items()},
+            "exact_duplicates": {name: source.duplicates for name, source in landed.items()},
+            "malformed": {name: source.malformed for name, source in landed.items()},
+            "malformed_total": sum(sum(source.malformed.values()) for source in landed.values()),
+            "duplicate_contacts": int((contacts.duplicate & (contacts.created < timeline.end_seconds)).sum()),
+            "email_spellings": dict(sorted(tally.email.items())),
+            "phone_formats": dict(sorted(tally.phone.items())),
+        },
     }
 
-    def contact_rows() -> records.Rows:
-        rows, reasons = records.contact_rows(
-            population, identities, marketing, timeline, rng("contact rows"), tally
-        )
-        update_reasons[CONTACTS.raw_table] = reasons
-        return rows
 
+def generate(config: DemoConfig, out_dir: Path, report: Callable[[str], None] = print) -> dict[str, Any]:
+    """Write landing files and truth for `config` into `out_dir`, replacing a previous run; returns the summary."""
+    progress = _Progress(report)
+    sim = simulate(config, progress)
+    timeline = sim.timeline
+
+    def rng(phase: str) -> np.random.Generator:
+        return phase_rng(config.seed, phase)
+
+    exports, late = plan_order_exports(sim.orders, timeline, rng("order exports"))
+    tally = records.SpellingTally()
     builders: dict[SourceContract, Callable[[], records.Rows]] = {
         CUSTOMER_ACCOUNTS: lambda: records.account_rows(
-            population, identities, timeline, rng("account rows"), tally
+            sim.population, sim.identities, timeline, rng("account rows"), tally
         ),
-        ORDERS: lambda: records.order_rows(orders, identities, exports, timeline, rng("order rows"), tally),
-        ORDER_LINES: lambda: records.order_line_rows(orders, catalog, exports, timeline),
-        REFUNDS: lambda: records.refund_rows(refunds, timeline),
-        CONTACTS: contact_rows,
-        LOYALTY_MEMBERS: lambda: records.loyalty_rows(orders, identities, population, timeline),
-        SUPPORT_TICKETS: lambda: records.ticket_rows(tickets, timeline),
-        MARKETING_EVENTS: lambda: records.marketing_rows(marketing, timeline),
+        ORDERS: lambda: records.order_rows(
+            sim.orders, sim.identities, exports, timeline, rng("order rows"), tally
+        ),
+        ORDER_LINES: lambda: records.order_line_rows(sim.orders, sim.catalog, exports, timeline),
+        REFUNDS: lambda: records.refund_rows(sim.refunds, timeline),
+        CONTACTS: lambda: records.contact_rows(
+            sim.population, sim.identities, sim.marketing, timeline, rng("contact rows"), tally
+        ),
+        LOYALTY_MEMBERS: lambda: records.loyalty_rows(sim.orders, sim.identities, sim.population, timeline),
+        SUPPORT_TICKETS: lambda: records.ticket_rows(sim.tickets, timeline),
+        MARKETING_EVENTS: lambda: records.marketing_rows(sim.marketing, timeline),
     }
     landed: dict[str, LandedSource] = {}
     with staged_output(out_dir) as staging:
@@ -173,60 +246,9 @@ def generate(config: DemoConfig, out_dir: Path, report: Callable[[str], None] = 
                 f"({source.updates:,} updates, {source.duplicates:,} duplicates, "
                 f"{sum(source.malformed.values()):,} malformed)"
             )
-
         truth_files = TruthFiles(staging / TRUTH_DIR)
-        truth_rows = write_truth(truth_files, population, identities, orders, timeline)
-        exported = np.arange(orders.exported)
-        summary: dict[str, Any] = {
-            "seed": config.seed,
-            "customers": config.customers,
-            "start": timeline.start.isoformat(),
-            "end": timeline.end.isoformat(),
-            "truth_horizon_end": timeline.horizon_end.isoformat(),
-            "export_days": timeline.n_days,
-            "persons": {
-                "total": population.size,
-                "customers_before_start": int(population.existing.sum()),
-                "acquired_in_period": int((~population.existing).sum()),
-                "alive_at_end": int((population.dropout > timeline.n_days).sum()),
-                "with_web_account": int((identities.account_number >= 0).sum()),
-                "with_crm_contact": int(population.has_contact.sum()),
-                "with_loyalty_card": int((identities.card_number >= 0).sum()),
-            },
-            "orders": {
-                "in_landing": orders.exported,
-                "hidden_future": orders.size - orders.exported,
-                "web": int((~orders.in_store[exported]).sum()),
-                "store": int(orders.in_store[exported].sum()),
-                "web_by_account": int(orders.with_account[exported].sum()),
-                "web_as_guest": int(orders.guest[exported].sum()),
-                "store_with_loyalty_card": int(orders.with_card[exported].sum()),
-                "store_anonymous": int((orders.in_store & ~orders.with_card)[exported].sum()),
-                "lines_in_landing": int(orders.line_count[exported].sum()),
-                "refunds": int(refunds.order.size),
-            },
-            "rows_per_source": {name: source.rows for name, source in landed.items()},
-            "files_per_source": {contract.raw_table: timeline.n_days for contract in ALL_SOURCES},
-            "truth_rows": truth_rows,
-            "mess": {
-                "late_records": {
-                    ORDERS.raw_table: order_mess.late_orders,
-                    ORDER_LINES.raw_table: order_mess.late_order_lines,
-                },
-                "updates": {name: source.updates for name, source in landed.items()},
-                "update_reasons": update_reasons,
-                "exact_duplicates": {name: source.duplicates for name, source in landed.items()},
-                "malformed": {name: source.malformed for name, source in landed.items()},
-                "malformed_total": sum(sum(source.malformed.values()) for source in landed.values()),
-                "duplicate_contacts": int(
-                    (
-                        identities.contacts.duplicate & (identities.contacts.created < timeline.end_seconds)
-                    ).sum()
-                ),
-                "email_spellings": dict(sorted(tally.email.items())),
-                "phone_formats": dict(sorted(tally.phone.items())),
-            },
-        }
+        truth_rows = write_truth(truth_files, sim.population, sim.identities, sim.orders, timeline)
+        summary = _summary(config, sim, landed, late, tally, truth_rows)
         write_summary(truth_files, summary)
         progress(f"truth: {', '.join(f'{k} {v:,}' for k, v in truth_rows.items())} rows, summary.json")
     return summary

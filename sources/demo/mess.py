@@ -57,16 +57,14 @@ class Malformation(StrEnum):
 
 
 @dataclass(frozen=True)
-class OrderMess:
-    late_orders: int
-    late_order_lines: int
-    reexported_orders: int
-    store_id_corrected: int
+class LateOrders:
+    orders: int
+    lines: int
 
 
 def plan_order_exports(
     orders: Orders, timeline: Timeline, rng: np.random.Generator
-) -> tuple[OrderExports, OrderMess]:
+) -> tuple[OrderExports, LateOrders]:
     """Export rows of the orders inside the period: on their day, a few days late, and re-exported."""
     order = np.arange(orders.exported)
     version = orders.seconds[order]
@@ -94,13 +92,7 @@ def plan_order_exports(
         version=np.concatenate([version, again_version[again]]),
         store=np.concatenate([first_store, orders.store[order][again]]),
     )
-    mess = OrderMess(
-        late_orders=int(late.sum()),
-        late_order_lines=int(orders.line_count[order[late]].sum()),
-        reexported_orders=int(again.sum()),
-        store_id_corrected=int(corrected.sum()),
-    )
-    return exports, mess
+    return exports, LateOrders(orders=int(late.sum()), lines=int(orders.line_count[order[late]].sum()))
 
 
 def pick_duplicates(n: int, rng: np.random.Generator) -> np.ndarray:

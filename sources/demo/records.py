@@ -63,6 +63,7 @@ class Rows:
     version: np.ndarray  # seconds since start of the row's updated_at (or occurred_at)
     export_day: np.ndarray  # index of the export day the row is written on
     columns: Callable[[np.ndarray], Columns]  # contract columns of the selected rows, in that order
+    update_reasons: dict[str, int]  # why records were exported again, and how often
 
     @property
     def size(self) -> int:
@@ -111,7 +112,8 @@ class SpellingTally:
 
 @dataclass(frozen=True)
 class OrderExports:
-    """The rows of exported orders: an order's first export and any re-export, in seconds since start."""
+    """The rows of exported orders, in seconds since start: first the first export of every order inside
+    the period (row i is order i), then the re-exports."""
 
     order: np.ndarray  # order index per row
     export_day: np.ndarray
@@ -166,7 +168,8 @@ def account_rows(
             "updated_at": _ts(at, timeline),
         }
 
-    return Rows(CUSTOMER_ACCOUNTS, record, version, export_day(version), columns)
+    reasons = {"phone_added": int(added_later.size)}
+    return Rows(CUSTOMER_ACCOUNTS, record, version, export_day(version), columns, reasons)
 
 
 def order_rows(
@@ -198,7 +201,10 @@ def order_rows(
             "updated_at": _ts(exports.version[selection], timeline),
         }
 
-    return Rows(ORDERS, exports.order, exports.version, exports.export_day, columns)
+    again = exports.order[orders.exported :]
+    corrected = int(orders.in_store[again].sum())
+    reasons = {"store_id_corrected": corrected, "reexported": int(again.size) - corrected}
+    return Rows(ORDERS, exports.order, exports.version, exports.export_day, columns, reasons)
 
 
 def order_line_rows(orders: Orders, catalog: Catalog, exports: OrderExports, timeline: Timeline) -> Rows:
@@ -224,7 +230,8 @@ def order_line_rows(orders: Orders, catalog: Catalog, exports: OrderExports, tim
             "updated_at": _ts(version[selection], timeline),
         }
 
-    return Rows(ORDER_LINES, line, version, exports.export_day[owner], columns)
+    reasons = {"reexported_with_order": int(counts[orders.exported :].sum())}
+    return Rows(ORDER_LINES, line, version, exports.export_day[owner], columns, reasons)
 
 
 def refund_rows(refunds: Refunds, timeline: Timeline) -> Rows:
@@ -242,7 +249,7 @@ def refund_rows(refunds: Refunds, timeline: Timeline) -> Rows:
             "updated_at": _ts(refunds.seconds[selection], timeline),
         }
 
-    return Rows(REFUNDS, record, refunds.seconds, export_day(refunds.seconds), columns)
+    return Rows(REFUNDS, record, refunds.seconds, export_day(refunds.seconds), columns, {})
 
 
 def contact_rows(
@@ -252,12 +259,11 @@ def contact_rows(
     timeline: Timeline,
     rng: np.random.Generator,
     tally: SpellingTally,
-) -> tuple[Rows, dict[str, int]]:
+) -> Rows:
     """Contacts when created, when they move region and when they withdraw consent (full record each time).
 
     A duplicate contact spells the person's e-mail and phone differently from their first contact and
-    never changes; moves and consent withdrawals land on the first contact. Returns the rows and the
-    number of update rows per reason.
+    never changes; moves and consent withdrawals land on the first contact.
     """
     contacts = identities.contacts
     n, end = contacts.person.size, timeline.end_seconds
@@ -305,7 +311,7 @@ def contact_rows(
         }
 
     reasons = {"region_moved": int(moved.size), "consent_withdrawn": int(withdrawn.size)}
-    return Rows(CONTACTS, record, version, export_day(version), columns), reasons
+    return Rows(CONTACTS, record, version, export_day(version), columns, reasons)
 
 
 def _card_spend_cents(
@@ -344,7 +350,8 @@ def loyalty_rows(orders: Orders, identities: Identities, population: Population,
             "updated_at": _ts(version[selection], timeline),
         }
 
-    return Rows(LOYALTY_MEMBERS, card, version, export_day(version), columns)
+    reasons = {"tier_upgraded": int(upgraded.size)}
+    return Rows(LOYALTY_MEMBERS, card, version, export_day(version), columns, reasons)
 
 
 def ticket_rows(tickets: Tickets, timeline: Timeline) -> Rows:
@@ -368,7 +375,8 @@ def ticket_rows(tickets: Tickets, timeline: Timeline) -> Rows:
             "updated_at": _ts(version[selection], timeline),
         }
 
-    return Rows(SUPPORT_TICKETS, record, version, export_day(version), columns)
+    reasons = {"closed": int(closed.size)}
+    return Rows(SUPPORT_TICKETS, record, version, export_day(version), columns, reasons)
 
 
 def marketing_rows(marketing: MarketingEvents, timeline: Timeline) -> Rows:
@@ -384,4 +392,4 @@ def marketing_rows(marketing: MarketingEvents, timeline: Timeline) -> Rows:
             "occurred_at": _ts(marketing.seconds[selection], timeline),
         }
 
-    return Rows(MARKETING_EVENTS, record, marketing.seconds, export_day(marketing.seconds), columns)
+    return Rows(MARKETING_EVENTS, record, marketing.seconds, export_day(marketing.seconds), columns, {})

@@ -50,6 +50,13 @@ class Landed:
     rows: list[tuple[date, dict[str, Any]]] = field(default_factory=list)
     damage: Counter[str] = field(default_factory=Counter)
     exact_duplicates: int = 0
+    not_canonical: int = 0  # lines that Python's csv writer or json.dumps would have written differently
+
+
+def _csv_line(fields: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="").writerow(fields)
+    return buffer.getvalue()
 
 
 def _value_damage(contract: SourceContract, row: dict[str, Any]) -> str | None:
@@ -85,6 +92,7 @@ def _read_source(landing: Path, contract: SourceContract, dates: list[date]) -> 
             seen.add(line)
             if contract.format is FileFormat.CSV:
                 fields = next(csv.reader(io.StringIO(line)))
+                landed.not_canonical += line != _csv_line(fields)
                 if len(fields) != len(contract.column_names):
                     landed.damage["extra_field" if len(fields) > len(contract.column_names) else "short"] += 1
                     continue
@@ -95,6 +103,7 @@ def _read_source(landing: Path, contract: SourceContract, dates: list[date]) -> 
                 except json.JSONDecodeError:
                     landed.damage["invalid_json"] += 1
                     continue
+                landed.not_canonical += line != json.dumps(row)
                 assert tuple(row) == contract.column_names
             if kind := _value_damage(contract, row):
                 landed.damage[kind] += 1
@@ -159,6 +168,10 @@ def test_every_source_has_exactly_one_file_per_export_day(small_run: tuple[Path,
     assert empty_days, "a tiny run has days without refunds; they still get a (header-only or empty) file"
 
 
+def test_lines_are_what_pythons_csv_writer_and_json_dumps_write(landed: dict[str, Landed]) -> None:
+    assert {name: source.not_canonical for name, source in landed.items()} == dict.fromkeys(landed, 0)
+
+
 def test_valid_csv_rows_have_the_contract_columns_and_quote_minimally(
     small_run: tuple[Path, dict[str, Any]], landed: dict[str, Landed]
 ) -> None:
@@ -203,6 +216,25 @@ def test_injected_mess_matches_what_a_parser_finds(
         "wrong_type",
     }
     assert sum(mess["exact_duplicates"].values()) > 0
+
+
+def test_updates_are_counted_by_reason_and_match_the_versions_found(
+    small_run: tuple[Path, dict[str, Any]], landed: dict[str, Landed]
+) -> None:
+    _, summary = small_run
+    mess = summary["mess"]
+    for name, source in landed.items():
+        assert sum(mess["update_reasons"][name].values()) == mess["updates"][name], name
+        contract = source.contract
+        versions = {
+            (tuple(row[k] for k in contract.key), row[contract.version_column]) for _, row in source.rows
+        }
+        records = {key for key, _ in versions}
+        # A damaged row can hide one version, nothing else can.
+        assert abs(len(versions) - len(records) - mess["updates"][name]) <= sum(source.damage.values()), name
+    assert mess["updates"]["sales_orders"] > 0
+    assert mess["update_reasons"]["crm_contacts"]["consent_withdrawn"] > 0
+    assert mess["update_reasons"]["crm_loyalty_members"]["tier_upgraded"] > 0
 
 
 def test_order_totals_equal_the_sum_of_their_lines(landed: dict[str, Landed]) -> None:
