@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export CLIENTELE_DATA_DIR ?= $(CURDIR)/data
+export CLIENTELE_WAREHOUSE_PATH ?= $(CLIENTELE_DATA_DIR)/warehouse/clientele.duckdb
 DEMO_CUSTOMERS ?= 5000
 DEMO_SEED ?= 7
 

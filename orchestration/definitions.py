@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.defs.ingestion.assets import raw_assets
 from orchestration.defs.jobs import daily_refresh_schedule
@@ -17,7 +16,7 @@ from orchestration.defs.ml.assets import ml_assets
 from orchestration.defs.quality.checks import quality_checks
 from orchestration.defs.serving.assets import ServingResource, bi_warehouse
 from orchestration.defs.warehouse.assets import warehouse_facts, warehouse_marts, warehouse_staging
-from orchestration.lib.dbt import dbt_project
+from orchestration.lib.dbt import dbt_cli_resource
 from orchestration.lib.landing import LandingResource
 from orchestration.lib.settings import Settings
 from orchestration.lib.truth import TruthResource
@@ -31,7 +30,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
     return {
         "landing": LandingResource(path=str(settings.landing_dir)),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": dbt_cli_resource(),
         "truth": TruthResource(path=str(settings.truth_dir)),
         "serving": ServingResource(
             serving_path=str(settings.serving_path), exports_dir=str(settings.exports_dir)

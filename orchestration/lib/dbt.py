@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
 
 from orchestration.lib.settings import DBT_PROJECT_DIR
 
 # The manifest is built by `make manifest` (dbt parse) at build/test time; loading the code location
 # only reads it.
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_cli_resource() -> DbtCliResource:
+    """dbt from this interpreter's environment, which need not be on PATH (e.g. `.venv/bin`)."""
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
+
 
 _GROUP_BY_FOLDER = {
     "staging": "warehouse_staging",

@@ -4,8 +4,6 @@ Each asset carries a blocking check on the share of quarantined rows, so a broke
 warehouse from building on it while the rows stay inspectable in `raw.quarantine`.
 """
 
-from __future__ import annotations
-
 import json
 import os
 
@@ -53,7 +51,6 @@ def build_raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
                 f"({MAX_QUARANTINE_SHARE_ENV}, default {DEFAULT_MAX_QUARANTINE_SHARE:.0%}).",
             )
         ],
-        name=f"raw_{contract.raw_table}",
     )
     def raw_source(
         context: dg.AssetExecutionContext, landing: LandingResource, warehouse: WarehouseResource

@@ -8,8 +8,6 @@
 dbt tests on these models surface as Dagster asset checks.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 
