@@ -1,0 +1,116 @@
+"""Training and scoring: quality on customers the model never saw, determinism, and the score contracts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.evaluate import normalized_gini, roc_auc
+from ml.features import FEATURES
+from ml.labels import churn_labels
+from ml.score import RiskBands, score_churn, score_clv
+from ml.synthetic import SyntheticCustomers, make_customer_frames
+from ml.train import ChurnTrainConfig, TrainedModel, train_churn_model
+
+Holdout = tuple[TrainedModel, pd.DataFrame, pd.DataFrame]
+
+
+def test_churn_model_ranks_unseen_customers(churn_holdout: Holdout) -> None:
+    model, holdout_features, holdout_labels = churn_holdout
+    auc = roc_auc(holdout_labels["churned"], model.predict(holdout_features))
+    print(f"churn holdout AUC {auc:.4f}, validation metrics {dict(model.metrics)}")
+    assert auc > 0.7
+    assert model.metrics["validation_auc"] > 0.7
+    assert model.validation_snapshot_date == max(model.training_snapshot_dates)
+    assert model.features == FEATURES
+    assert model.model_version.startswith("churn-lgbm-")
+
+
+def test_clv_model_ranks_unseen_customers(clv_holdout: Holdout) -> None:
+    model, holdout_features, holdout_labels = clv_holdout
+    predicted = model.predict(holdout_features)
+    gini = normalized_gini(holdout_labels["future_net_revenue"], predicted)
+    print(f"CLV holdout normalized Gini {gini:.4f}, validation metrics {dict(model.metrics)}")
+    assert (predicted >= 0).all()
+    assert gini > 0.3
+    assert model.metrics["validation_normalized_gini"] > 0.3
+
+
+def test_training_is_deterministic_and_versioned_by_data(fast_churn_config: ChurnTrainConfig) -> None:
+    small = make_customer_frames(
+        n_customers=400, seed=3, snapshot_dates=["2023-01-01", "2023-02-01", "2023-03-01"]
+    )
+    labels = churn_labels(small.features, small.orders, pd.Timestamp("2023-06-01"))
+    config = dataclasses.replace(fast_churn_config, min_child_samples=20)
+    first = train_churn_model(small.features, labels, config)
+    # Row order must not matter either.
+    second = train_churn_model(small.features.iloc[::-1], labels.sample(frac=1.0, random_state=1), config)
+    assert first.model_version == second.model_version
+    assert np.array_equal(first.predict(small.features), second.predict(small.features))
+
+    changed_data = train_churn_model(small.features.iloc[1:], labels.iloc[1:], config)
+    assert changed_data.model_version != first.model_version
+    changed_params = train_churn_model(small.features, labels, dataclasses.replace(config, num_leaves=7))
+    assert changed_params.model_version != first.model_version
+
+
+def test_training_rejects_mismatched_inputs(
+    synthetic: SyntheticCustomers, fast_churn_config: ChurnTrainConfig
+) -> None:
+    one_snapshot = synthetic.features.loc[synthetic.features["snapshot_date"] == pd.Timestamp("2023-01-01")]
+    labels = churn_labels(one_snapshot, synthetic.orders, synthetic.scoring_date)
+    with pytest.raises(ValueError, match="at least two labelled snapshot dates"):
+        train_churn_model(one_snapshot, labels, fast_churn_config)
+    with pytest.raises(ValueError, match="must cover the same"):
+        train_churn_model(one_snapshot, labels.iloc[1:], fast_churn_config)
+
+
+def test_churn_scores_contract(churn_holdout: Holdout, synthetic: SyntheticCustomers) -> None:
+    model = churn_holdout[0]
+    scores = score_churn(
+        model, synthetic.features, synthetic.scoring_date, RiskBands(medium_from=0.3, high_from=0.8)
+    )
+    at_scoring = synthetic.features.loc[synthetic.features["snapshot_date"] == synthetic.scoring_date]
+    assert list(scores.columns) == [
+        "customer_id",
+        "scoring_date",
+        "churn_probability",
+        "risk_band",
+        "model_version",
+    ]
+    assert sorted(scores["customer_id"]) == sorted(at_scoring["customer_id"])
+    assert scores["customer_id"].is_unique
+    assert scores["churn_probability"].between(0.0, 1.0).all()
+    assert (scores["scoring_date"] == synthetic.scoring_date).all()
+    assert (scores["model_version"] == model.model_version).all()
+    probability = scores["churn_probability"]
+    expected_band = np.where(probability >= 0.8, "high", np.where(probability >= 0.3, "medium", "low"))
+    assert (scores["risk_band"] == expected_band).all()
+    assert set(scores["risk_band"]) == {"low", "medium", "high"}
+    with pytest.raises(ValueError, match="no snapshot at scoring_date=2024-01-16"):
+        score_churn(model, synthetic.features, pd.Timestamp("2024-01-16"))
+    with pytest.raises(ValueError, match="needs a clv model"):
+        score_clv(model, synthetic.features, synthetic.scoring_date)
+
+
+def test_clv_scores_contract(clv_holdout: Holdout, synthetic: SyntheticCustomers) -> None:
+    scores = score_clv(clv_holdout[0], synthetic.features, synthetic.scoring_date)
+    assert list(scores.columns) == [
+        "customer_id",
+        "scoring_date",
+        "predicted_revenue_365d",
+        "clv_decile",
+        "model_version",
+    ]
+    assert scores["customer_id"].is_unique
+    assert len(scores) == (synthetic.features["snapshot_date"] == synthetic.scoring_date).sum()
+    assert (scores["predicted_revenue_365d"] >= 0).all()
+    sizes = scores["clv_decile"].value_counts()
+    assert sorted(sizes.index) == list(range(1, 11))
+    assert sizes.max() - sizes.min() <= 1
+    # Decile 1 holds the highest predictions: every decile's minimum is at least the next one's maximum.
+    by_decile = scores.groupby("clv_decile")["predicted_revenue_365d"]
+    assert (by_decile.min().iloc[:-1].to_numpy() >= by_decile.max().iloc[1:].to_numpy()).all()
