@@ -1,6 +1,7 @@
-{#- The most recent non-null value of `column` within a group, ordered by `order_by` (newest first).
-    Portable across DuckDB and Postgres (ordered array_agg with a filter, 1-based index). -#}
-{% macro latest_non_null(column, order_by) -%}
+{#- The first non-null value of `column` within a group in `order_by` order (e.g. `updated_at desc`
+    for the most recent one). Portable across DuckDB and Postgres (ordered array_agg with a filter,
+    1-based index). -#}
+{% macro first_non_null(column, order_by) -%}
     (array_agg({{ column }} order by {{ order_by }}) filter (where {{ column }} is not null))[1]
 {%- endmacro %}
 

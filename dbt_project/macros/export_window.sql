@@ -26,12 +26,6 @@
 {%- endmacro %}
 
 
-{% macro has_export_window() -%}
-    {%- set bounds = export_window_bounds() -%}
-    {{ return(bounds.min_date is not none or bounds.max_date is not none) }}
-{%- endmacro %}
-
-
 {% macro export_window(column) -%}
     {%- set bounds = export_window_bounds() -%}
     {%- set predicates = [] -%}

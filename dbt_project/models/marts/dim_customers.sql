@@ -75,10 +75,10 @@ contact_attributes as (
 
     select
         customer_id,
-        {{ latest_non_null('region', 'updated_at desc, contact_id desc') }} as region,
-        {{ latest_non_null('age_band', 'updated_at desc, contact_id desc') }} as age_band,
-        {{ latest_non_null('acquisition_channel', 'updated_at desc, contact_id desc') }} as acquisition_channel,
-        {{ latest_non_null('marketing_consent', 'updated_at desc, contact_id desc') }} as marketing_consent
+        {{ first_non_null('region', 'updated_at desc, contact_id desc') }} as region,
+        {{ first_non_null('age_band', 'updated_at desc, contact_id desc') }} as age_band,
+        {{ first_non_null('acquisition_channel', 'updated_at desc, contact_id desc') }} as acquisition_channel,
+        {{ first_non_null('marketing_consent', 'updated_at desc, contact_id desc') }} as marketing_consent
     from contacts
     group by customer_id
 
@@ -88,7 +88,7 @@ loyalty_tiers as (
 
     select
         customer_id,
-        {{ latest_non_null('tier', 'updated_at desc, card_number desc') }} as loyalty_tier
+        {{ first_non_null('tier', 'updated_at desc, card_number desc') }} as loyalty_tier
     from loyalty_cards
     group by customer_id
 

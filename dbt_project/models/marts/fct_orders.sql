@@ -12,8 +12,9 @@
 -- whose order row, line or refund was exported in the window, always from its LATEST version in the
 -- full deduplicated staging, so re-running an old window never restores a stale version and a late
 -- refund updates its order. An incremental run also rebuilds stored orders whose customer has since
--- been resolved differently (e.g. a loyalty card whose contact arrived later). Re-running any window,
--- or a full refresh, gives identical rows.
+-- been resolved differently (e.g. a loyalty card whose contact arrived later), as of the identity
+-- table the non-partitioned run last built. Re-running any window, or a full refresh, gives
+-- identical rows.
 
 with
 
@@ -23,26 +24,14 @@ orders as (
 
 ),
 
-{% if has_export_window() %}
-
 orders_in_window as (
 
+    -- without min_date/max_date the window is everything
     select distinct order_id
     from {{ ref('stg_sales__order_export_days') }}
     where {{ export_window('_export_date') }}
 
 ),
-
-{% else %}
-
-orders_in_window as (
-
-    select order_id
-    from orders
-
-),
-
-{% endif %}
 
 {% if is_incremental() %}
 

@@ -57,10 +57,10 @@ contact_attributes as (
     select
         snapshots.customer_id,
         snapshots.snapshot_date,
-        {{ latest_non_null('contact_versions.region', 'contact_versions.valid_from desc, contact_versions.contact_id desc') }} as region,
-        {{ latest_non_null('contact_versions.age_band', 'contact_versions.valid_from desc, contact_versions.contact_id desc') }} as age_band,
-        {{ latest_non_null('contact_versions.acquisition_channel', 'contact_versions.valid_from desc, contact_versions.contact_id desc') }} as acquisition_channel,
-        {{ latest_non_null('contact_versions.marketing_consent', 'contact_versions.valid_from desc, contact_versions.contact_id desc') }} as marketing_consent
+        {{ first_non_null('contact_versions.region', 'contact_versions.valid_from desc, contact_versions.contact_id desc') }} as region,
+        {{ first_non_null('contact_versions.age_band', 'contact_versions.valid_from desc, contact_versions.contact_id desc') }} as age_band,
+        {{ first_non_null('contact_versions.acquisition_channel', 'contact_versions.valid_from desc, contact_versions.contact_id desc') }} as acquisition_channel,
+        {{ first_non_null('contact_versions.marketing_consent', 'contact_versions.valid_from desc, contact_versions.contact_id desc') }} as marketing_consent
     from snapshots
     inner join contact_versions
         on snapshots.customer_id = contact_versions.customer_id
@@ -74,7 +74,7 @@ card_tiers as (
     select
         snapshots.customer_id,
         snapshots.snapshot_date,
-        {{ latest_non_null('card_versions.tier', 'card_versions.valid_from desc, card_versions.card_number desc') }} as loyalty_tier
+        {{ first_non_null('card_versions.tier', 'card_versions.valid_from desc, card_versions.card_number desc') }} as loyalty_tier
     from snapshots
     inner join card_versions
         on snapshots.customer_id = card_versions.customer_id

@@ -1,156 +1,121 @@
--- One row per identity record (account, contact, loyalty card, guest-checkout e-mail) with the anchor
--- of the person it belongs to and customer_id = md5(anchor).
+{{ config(materialized='table') }}
+
+-- Identity resolution: one row per identity record with the person (customer_id) it belongs to.
+-- A table: the graph walk is heavy, and query planners misjudge recursive results inside larger
+-- queries. The non-partitioned run rebuilds it before fct_orders' partitions read it; fct_orders
+-- re-resolves stored orders whose customer changed since (see fct_orders).
 --
--- Anchoring (issue 4 will make it transitive over e-mail, phone and card):
---   accounts, contacts, guest e-mails  -> 'email:<email_hash>' when the e-mail is known
---   loyalty cards                      -> the anchor of the card's contact
---   anything without an e-mail         -> its own anchor ('account:<id>', 'contact:<id>', 'card:<no>')
--- Accounts and cards seen on orders before their own export arrives get their own anchor until then,
--- so every identified order has a customer.
+-- Records are linked transitively through shared identifiers: the same e-mail hash, the same phone
+-- hash, or a card and the contact it belongs to. Each connected group is one person, anchored on the
+-- e-mail hash of its earliest-seen record that has one, else on the earliest record's own anchor;
+-- customer_id = md5(anchor): deterministic and opaque.
+--
+-- match_rule says how a record reached its anchor:
+--   card_to_contact  a loyalty card, through the contact it belongs to
+--   email_hash       its own e-mail hash is the anchor
+--   own_anchor       nothing links it to an e-mail: it is (or shares) the anchor itself
+--   phone_hash       linked to the anchor through a shared phone hash (possibly via other records)
 
-with
+with recursive
 
-accounts as (
+records as (
 
-    select account_id, email_hash, created_at
-    from {{ ref('stg_sales__customer_accounts') }}
-
-),
-
-contacts as (
-
-    select contact_id, email_hash, created_at
-    from {{ ref('stg_crm__contacts') }}
+    select * from {{ ref('int_identity_records') }}
 
 ),
 
-loyalty_cards as (
+-- the graph: record -- identifier, both ways
 
-    select card_number, contact_id, enrolled_at
-    from {{ ref('stg_crm__loyalty_members') }}
+record_identifiers as (
 
-),
-
-orders as (
-
-    select account_id, guest_email_hash, loyalty_card_number, ordered_at
-    from {{ ref('stg_sales__orders') }}
-
-),
-
--- accounts: exported ones, plus ones only seen on orders so far
-
-account_records as (
-
-    select account_id, email_hash, created_at as first_seen_at
-    from accounts
+    select record_key, 'email:' || email_hash as identifier
+    from records
+    where email_hash is not null
 
     union all
 
-    select
-        orders.account_id,
-        cast(null as {{ dbt.type_string() }}) as email_hash,
-        min(orders.ordered_at) as first_seen_at
-    from orders
-    left join accounts
-        on orders.account_id = accounts.account_id
-    where orders.account_id is not null
-        and accounts.account_id is null
-    group by orders.account_id
+    select record_key, 'phone:' || phone_hash as identifier
+    from records
+    where phone_hash is not null
+
+    union all
+
+    select record_key, 'contact:' || contact_id as identifier
+    from records
+    where contact_id is not null
 
 ),
 
-account_identities as (
+edges as (
+
+    select record_key as from_node, identifier as to_node from record_identifiers
+    union
+    select identifier as from_node, record_key as to_node from record_identifiers
+
+),
+
+-- every node each record can reach; `union` keeps the recursion finite
+
+reachable (record_key, node) as (
+
+    select record_key, record_key as node
+    from records
+
+    union
+
+    select reachable.record_key, edges.to_node
+    from reachable
+    inner join edges
+        on reachable.node = edges.from_node
+
+),
+
+components as (
+
+    -- records reaching the same nodes share the smallest one as their component key
+    select
+        record_key,
+        min(node) as component_key
+    from reachable
+    group by record_key
+
+),
+
+component_records as (
 
     select
-        'customer_accounts' as source,
-        account_id as source_id,
+        records.*,
+        components.component_key
+    from records
+    inner join components
+        on records.record_key = components.record_key
+
+),
+
+component_anchors as (
+
+    select
+        component_key,
+        {{ first_non_null('email_hash', 'first_seen_at, email_hash') }} as anchor_email_hash,
+        {{ first_non_null('own_anchor', 'first_seen_at, own_anchor') }} as earliest_own_anchor
+    from component_records
+    group by component_key
+
+),
+
+anchored as (
+
+    select
+        component_records.*,
+        component_anchors.anchor_email_hash,
         case
-            when email_hash is not null then {{ email_anchor('email_hash') }}
-            else {{ own_anchor('account', 'account_id') }}
-        end as anchor,
-        case when email_hash is not null then 'email_hash' else 'own_anchor' end as match_rule,
-        first_seen_at
-    from account_records
-
-),
-
--- contacts: duplicates sharing an e-mail collapse onto one anchor
-
-contact_identities as (
-
-    select
-        'contacts' as source,
-        contact_id as source_id,
-        case
-            when email_hash is not null then {{ email_anchor('email_hash') }}
-            else {{ own_anchor('contact', 'contact_id') }}
-        end as anchor,
-        case when email_hash is not null then 'email_hash' else 'own_anchor' end as match_rule,
-        created_at as first_seen_at
-    from contacts
-
-),
-
--- loyalty cards: follow the card to its contact; cards only seen on orders so far stand alone
-
-card_identities as (
-
-    select
-        'loyalty_members' as source,
-        loyalty_cards.card_number as source_id,
-        coalesce(
-            contact_identities.anchor,
-            {{ own_anchor('contact', 'loyalty_cards.contact_id') }}
-        ) as anchor,
-        'card_to_contact' as match_rule,
-        loyalty_cards.enrolled_at as first_seen_at
-    from loyalty_cards
-    left join contact_identities
-        on loyalty_cards.contact_id = contact_identities.source_id
-
-    union all
-
-    select
-        'loyalty_members' as source,
-        orders.loyalty_card_number as source_id,
-        {{ own_anchor('card', 'orders.loyalty_card_number') }} as anchor,
-        'own_anchor' as match_rule,
-        min(orders.ordered_at) as first_seen_at
-    from orders
-    left join loyalty_cards
-        on orders.loyalty_card_number = loyalty_cards.card_number
-    where orders.loyalty_card_number is not null
-        and loyalty_cards.card_number is null
-    group by orders.loyalty_card_number
-
-),
-
--- guest checkouts: the e-mail itself is the identity
-
-guest_email_identities as (
-
-    select
-        'guest_email' as source,
-        guest_email_hash as source_id,
-        {{ email_anchor('guest_email_hash') }} as anchor,
-        'email_hash' as match_rule,
-        min(ordered_at) as first_seen_at
-    from orders
-    where guest_email_hash is not null
-    group by guest_email_hash
-
-),
-
-unioned as (
-
-    select * from account_identities
-    union all
-    select * from contact_identities
-    union all
-    select * from card_identities
-    union all
-    select * from guest_email_identities
+            when component_anchors.anchor_email_hash is not null
+                then {{ email_anchor('component_anchors.anchor_email_hash') }}
+            else component_anchors.earliest_own_anchor
+        end as anchor
+    from component_records
+    inner join component_anchors
+        on component_records.component_key = component_anchors.component_key
 
 ),
 
@@ -164,12 +129,17 @@ final as (
         -- resolved person
         {{ customer_key('anchor') }} as customer_id,
         anchor,
-        match_rule,
+        case
+            when source = 'loyalty_members' and contact_id is not null then 'card_to_contact'
+            when email_hash = anchor_email_hash then 'email_hash'
+            when own_anchor = anchor then 'own_anchor'
+            else 'phone_hash'
+        end as match_rule,
 
         -- timestamps
         first_seen_at
 
-    from unioned
+    from anchored
 
 )
 
