@@ -86,6 +86,10 @@ class Rows:
         return np.lexsort((self.record, self.version, self.export_day))
 
 
+def _by_label(labels: tuple[str, ...], codes: np.ndarray) -> Counter[str]:
+    return Counter(dict(zip(labels, np.bincount(codes, minlength=len(labels)).tolist(), strict=True)))
+
+
 @dataclass
 class SpellingTally:
     """How many records spell e-mails and phones each way, for the truth summary."""
@@ -95,25 +99,14 @@ class SpellingTally:
 
     def add(self, email: np.ndarray | None = None, phone: np.ndarray | None = None) -> None:
         if email is not None:
-            self.email.update(
-                {
-                    EMAIL_SPELLINGS[c]: int(n)
-                    for c, n in enumerate(np.bincount(email, minlength=len(EMAIL_SPELLINGS)))
-                }
-            )
+            self.email.update(_by_label(EMAIL_SPELLINGS, email))
         if phone is not None:
-            self.phone.update(
-                {
-                    PHONE_FORMATS[c]: int(n)
-                    for c, n in enumerate(np.bincount(phone, minlength=len(PHONE_FORMATS)))
-                }
-            )
+            self.phone.update(_by_label(PHONE_FORMATS, phone))
 
 
 @dataclass(frozen=True)
 class OrderExports:
-    """The rows of exported orders, in seconds since start: first the first export of every order inside
-    the period (row i is order i), then the re-exports."""
+    """Export rows of the orders inside the period: row i is order i's first export, re-exports follow."""
 
     order: np.ndarray  # order index per row
     export_day: np.ndarray

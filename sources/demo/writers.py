@@ -5,8 +5,9 @@ missing file always means a missing export. CSV follows Python's csv module (QUO
 quoted only if it holds a comma, quote or line break; quotes are doubled) with '\n' line ends. JSON lines
 look like `json.dumps` output; INTEGER and BOOLEAN columns are written as JSON numbers and booleans when
 their text is one, as strings otherwise. Rows are rendered in chunks of whole days, so memory stays
-bounded whatever the run's size, and each day's bytes are sliced straight out of the Arrow buffer. A run writes into a staging
-folder that replaces the previous landing and truth folders only when it completes.
+bounded whatever the run's size, and each day's bytes are sliced straight out of the Arrow buffer. A
+run writes into a staging folder that replaces the previous landing and truth folders only when it
+completes.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from sources.demo.timeline import Timeline
 LANDING_DIR = "landing"
 TRUTH_DIR = "truth"
 CHUNK_ROWS = 1_000_000
-
-
 _CSV_SPECIAL = b',"\r\n'
 _JSON_SPECIAL = b'"\\'
 _JSON_RAW_PATTERNS = {"INTEGER": r"^-?[0-9]+$", "BOOLEAN": r"^(true|false)$"}
@@ -84,7 +83,7 @@ def render_lines(contract: SourceContract, columns: Columns) -> pa.Array:
     return pc.binary_join_element_wise(*members, pa.scalar(", ", type=text.TEXT))
 
 
-def header(contract: SourceContract) -> bytes:
+def _header(contract: SourceContract) -> bytes:
     if contract.format is FileFormat.CSV:
         return (contract.delimiter.join(contract.column_names) + "\n").encode(contract.encoding)
     return b""
@@ -112,11 +111,13 @@ def write_source(
 
     The rendered lines must each end with a line break.
     """
+    if export_day.size and (
+        export_day[0] < 0 or export_day[-1] >= timeline.n_days or np.any(np.diff(export_day) < 0)
+    ):
+        raise ValueError(f"{contract.raw_table}: rows must be sorted by export day, all inside the period")
     day_bounds = np.searchsorted(export_day, np.arange(timeline.n_days + 1))
-    if day_bounds[-1] != export_day.size:
-        raise ValueError(f"{contract.raw_table}: rows are not in export-day order inside the period")
     dates = timeline.export_dates()
-    head = header(contract)
+    head = _header(contract)
     contract.file_for(landing_dir, dates[0]).parent.mkdir(parents=True, exist_ok=True)
     for first_day, last_day in _day_chunks(day_bounds):
         first_row, last_row = int(day_bounds[first_day]), int(day_bounds[last_day])

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sources.contracts import ALL_SOURCES, ORDER_LINES, ORDERS, FileFormat, SourceContract, TruthFiles
-from sources.demo import DemoConfig, generate, population
+from sources.demo import DemoConfig, generate, population, text
 from sources.demo.__main__ import main
 from sources.demo.crm import simulate_tickets
 from sources.demo.generator import phase_rng
@@ -412,3 +412,18 @@ def test_effects_table_in_the_docstring_is_the_one_the_code_uses() -> None:
         (a, level): effect for a, levels in population.EFFECTS.items() for level, effect in levels.items()
     }
     assert documented == used
+
+
+def test_vectorised_formatters_agree_with_python_formatting() -> None:
+    rng = np.random.default_rng(0)
+    numbers = np.concatenate([[0, 9, 10, 999_999, 1_000_000], rng.integers(0, 10**8, 500)])
+    assert text.ids("A", numbers, 6).to_pylist() == [f"A{n:06d}" for n in numbers]
+    assert text.integers(numbers).to_pylist() == [str(n) for n in numbers]
+    assert text.amounts(numbers).to_pylist() == [f"{n // 100}.{n % 100:02d}" for n in numbers]
+    seconds = np.concatenate([[0, 86_399, 951_868_799], rng.integers(0, 4 * 10**9, 500)])
+    expected = [(datetime(1970, 1, 1) + timedelta(seconds=int(s))).isoformat() for s in seconds]
+    assert text.timestamps(seconds).to_pylist() == expected
+    valid = rng.random(numbers.size) < 0.5
+    assert text.integers(numbers, valid).to_pylist() == [
+        str(n) if v else None for n, v in zip(numbers, valid, strict=True)
+    ]
