@@ -57,6 +57,6 @@ def window_vars(start: date, end: date) -> str:
     return json.dumps({"min_date": start.isoformat(), "max_date": end.isoformat()})
 
 
-def asset_key_for_model(model_name: str) -> dg.AssetKey:
-    """The asset key dagster-dbt gives a dbt model: its name."""
-    return dg.AssetKey([model_name])
+def mart_asset_key(model_name: str) -> dg.AssetKey:
+    """The asset key dagster-dbt gives a mart model: its schema, then its name."""
+    return dg.AssetKey(["marts", model_name])

@@ -11,7 +11,6 @@ import csv
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -136,8 +135,8 @@ def test_every_customer_is_scored(settings: Settings, pipeline_run) -> None:
 
 
 def test_models_are_measured_against_truth(pipeline_run: dg.ExecuteInProcessResult) -> None:
-    churn = pipeline_run.asset_materializations_for_node("customer_churn_scores")[0].metadata
-    clv = pipeline_run.asset_materializations_for_node("customer_clv")[0].metadata
+    churn = pipeline_run.asset_materializations_for_node("ml__customer_churn_scores")[0].metadata
+    clv = pipeline_run.asset_materializations_for_node("ml__customer_clv")[0].metadata
     assert churn["truth_churn_auc"].value > 0.6
     assert clv["truth_clv_normalized_gini"].value > 0.2
 

@@ -13,14 +13,14 @@ import dagster as dg
 import pandas as pd
 
 from ml.evaluate import evaluate_against_truth
-from ml.pipeline import fit_and_score_churn, fit_and_score_clv
-from orchestration.lib.dbt import asset_key_for_model
+from ml.pipeline import ChurnResult, ClvResult, fit_and_score_churn, fit_and_score_clv
+from orchestration.lib.dbt import mart_asset_key
 from orchestration.lib.truth import TruthResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 FEATURES_SQL = "select * from marts.customer_features"
 ORDERS_SQL = "select order_id, customer_id, ordered_at, net_amount from marts.fct_orders"
-_UPSTREAM = [asset_key_for_model("customer_features"), asset_key_for_model("fct_orders")]
+_UPSTREAM = [mart_asset_key("customer_features"), mart_asset_key("fct_orders")]
 
 
 def _truth_metrics(
@@ -38,12 +38,19 @@ def _truth_metrics(
     return {f"truth_{k}": v for k, v in evaluate_against_truth(scores, customer_person, outcomes).items()}
 
 
-def _metadata(result: Any, truth_metrics: dict[str, float | int]) -> dict[str, Any]:
+def scoring_date_of(features: pd.DataFrame) -> pd.Timestamp:
+    """The latest snapshot in the features mart is the scoring date (dbt's `scoring_date` var)."""
+    if features.empty:
+        raise ValueError("marts.customer_features is empty: there is nothing to train on or score")
+    return pd.Timestamp(features["snapshot_date"].max())
+
+
+def _metadata(result: ChurnResult | ClvResult, truth_metrics: dict[str, float | int]) -> dict[str, Any]:
     return {
         "model_version": result.model.model_version,
-        "scoring_date": str(result.scoring_date.date()),
+        "scoring_date": str(result.scores["scoring_date"].max()),
         "rows": len(result.scores),
-        **{f"validation_{k}": v for k, v in result.metrics.items() if isinstance(v, int | float)},
+        **{k: v for k, v in result.metrics.items() if isinstance(v, int | float)},
         **truth_metrics,
     }
 
@@ -59,8 +66,8 @@ def _metadata(result: Any, truth_metrics: dict[str, float | int]) -> dict[str, A
     pool=WAREHOUSE_POOL,
 )
 def customer_churn_scores(warehouse: WarehouseResource, truth: TruthResource) -> dg.MaterializeResult:
-    orders = warehouse.read_frame(ORDERS_SQL)
-    result = fit_and_score_churn(warehouse.read_frame(FEATURES_SQL), orders)
+    features, orders = warehouse.read_frame(FEATURES_SQL), warehouse.read_frame(ORDERS_SQL)
+    result = fit_and_score_churn(features, orders, scoring_date_of(features))
     warehouse.replace_snapshot("ml.customer_churn_scores", result.scores, "scoring_date")
     return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
 
@@ -76,8 +83,8 @@ def customer_churn_scores(warehouse: WarehouseResource, truth: TruthResource) ->
     pool=WAREHOUSE_POOL,
 )
 def customer_clv(warehouse: WarehouseResource, truth: TruthResource) -> dg.MaterializeResult:
-    orders = warehouse.read_frame(ORDERS_SQL)
-    result = fit_and_score_clv(warehouse.read_frame(FEATURES_SQL), orders)
+    features, orders = warehouse.read_frame(FEATURES_SQL), warehouse.read_frame(ORDERS_SQL)
+    result = fit_and_score_clv(features, orders, scoring_date_of(features))
     warehouse.replace_snapshot("ml.customer_clv", result.scores, "scoring_date")
     return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
 

@@ -21,8 +21,8 @@ def _latest_scoring_date(table: str) -> str:
 
 # asset key -> (table, the query whose rows the suite of the table's name validates)
 GATED_TABLES: dict[dg.AssetKey, tuple[str, str]] = {
-    dg.AssetKey(["dim_customers"]): ("marts.dim_customers", "select * from marts.dim_customers"),
-    dg.AssetKey(["fct_orders"]): ("marts.fct_orders", "select * from marts.fct_orders"),
+    dg.AssetKey(["marts", "dim_customers"]): ("marts.dim_customers", "select * from marts.dim_customers"),
+    dg.AssetKey(["marts", "fct_orders"]): ("marts.fct_orders", "select * from marts.fct_orders"),
     dg.AssetKey(["ml", "customer_churn_scores"]): (
         "ml.customer_churn_scores",
         _latest_scoring_date("ml.customer_churn_scores"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.lib.dbt import asset_key_for_model
+from orchestration.lib.dbt import mart_asset_key
 from orchestration.lib.publish import headline_figures, publish_tables
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
@@ -32,8 +32,8 @@ class ServingResource(dg.ConfigurableResource):
     owners=["team:data-engineering"],
     kinds={"duckdb", "parquet"},
     deps=[
-        asset_key_for_model("dim_customers"),
-        asset_key_for_model("fct_orders"),
+        mart_asset_key("dim_customers"),
+        mart_asset_key("fct_orders"),
         dg.AssetKey(["ml", "customer_churn_scores"]),
         dg.AssetKey(["ml", "customer_clv"]),
     ],
