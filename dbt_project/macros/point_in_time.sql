@@ -11,3 +11,9 @@
 {% macro version_in_force_before(snapshot_date, valid_from='valid_from', valid_to='valid_to') -%}
     ({{ valid_from }} < {{ snapshot_date }} and ({{ valid_to }} is null or {{ valid_to }} >= {{ snapshot_date }}))
 {%- endmacro %}
+
+
+{#- Whole days from `start_at` to `end_at` (calendar-day boundaries crossed), as bigint everywhere. -#}
+{% macro days_between(start_at, end_at) -%}
+    cast({{ dbt.datediff(start_at, end_at, 'day') }} as bigint)
+{%- endmacro %}

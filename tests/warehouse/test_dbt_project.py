@@ -381,3 +381,11 @@ def test_no_warehouse_relation_exposes_raw_pii_columns(full: Path) -> None:
         f"where table_schema in ('staging', 'intermediate', 'marts') and column_name in ({pii})",
     )
     assert rows == []
+
+
+def test_model_and_unit_test_names_fit_postgres_identifiers() -> None:
+    # the postgres target names a relation after each model and unit test; Postgres cuts at 63 bytes
+    names = [path.stem for path in DBT_PROJECT_DIR.glob("models/**/*.sql")]
+    for path in DBT_PROJECT_DIR.glob("models/**/*.yml"):
+        names += [test["name"] for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", [])]
+    assert [name for name in names if len(name) > 63] == []

@@ -38,7 +38,7 @@ final as (
 
         -- recency, tenure, frequency
         order_features.recency_days,
-        {{ dbt.datediff('snapshots.first_seen_at', 'snapshots.snapshot_date', 'day') }} as tenure_days,
+        {{ days_between('snapshots.first_seen_at', 'snapshots.snapshot_date') }} as tenure_days,
         order_features.frequency,
 
         -- monetary

@@ -115,13 +115,13 @@ final as (
         snapshots.snapshot_date,
 
         -- recency and frequency
-        {{ dbt.datediff('aggregated.last_order_at', 'snapshots.snapshot_date', 'day') }} as recency_days,
+        {{ days_between('aggregated.last_order_at', 'snapshots.snapshot_date') }} as recency_days,
         coalesce(aggregated.order_count, 0) as frequency,
         coalesce(aggregated.orders_90d, 0) as orders_90d,
         coalesce(aggregated.orders_365d, 0) as orders_365d,
         case
             when aggregated.order_count >= 2
-                then {{ to_double(dbt.datediff('aggregated.first_order_at', 'aggregated.last_order_at', 'day')) }}
+                then {{ to_double(days_between('aggregated.first_order_at', 'aggregated.last_order_at')) }}
                     / (aggregated.order_count - 1)
         end as mean_days_between_orders,
 
