@@ -96,12 +96,15 @@ def normalize_keys(frame: pd.DataFrame) -> pd.DataFrame:
     snapshot_date as datetime64[ns]), same index; the warehouse may hand over other date resolutions."""
     _require_columns(frame, KEY_COLUMNS)
     return pd.DataFrame(
-        {
-            "customer_id": frame["customer_id"].astype(str),
-            "snapshot_date": pd.to_datetime(frame["snapshot_date"]).astype("datetime64[ns]"),
-        },
+        {"customer_id": frame["customer_id"].astype(str), "snapshot_date": snapshot_dates_of(frame)},
         index=frame.index,
     )
+
+
+def snapshot_dates_of(frame: pd.DataFrame) -> pd.Series:
+    """The snapshot_date column of `frame` as datetime64[ns], same index (the date half of `normalize_keys`)."""
+    _require_columns(frame, ("snapshot_date",))
+    return pd.to_datetime(frame["snapshot_date"]).astype("datetime64[ns]")
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:

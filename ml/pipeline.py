@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ml.explain import ReasonCodePlan, explain_churn_scores
-from ml.features import normalize_keys
+from ml.features import snapshot_dates_of
 from ml.labels import CLV_HORIZON_DAYS, churn_labels, clv_labels, labelable_snapshot_dates
 from ml.score import RISK_BANDS, RiskBands, score_churn, score_clv, scoring_snapshot
 from ml.train import ChurnTrainConfig, ClvTrainConfig, TrainedModel, train_churn_model, train_clv_model
@@ -111,9 +111,9 @@ def training_rows(
 ) -> pd.DataFrame:
     """The rows of `features` whose snapshot's label window ends on or before `scoring_date`, thinned to
     about `max_rows` by `training_customer_sample` when there are more."""
-    keys = normalize_keys(features)
-    dates = labelable_snapshot_dates(keys["snapshot_date"], scoring_date, horizon_days)
-    eligible = features.loc[keys["snapshot_date"].isin(dates).to_numpy()]
+    snapshot_dates = snapshot_dates_of(features)
+    dates = labelable_snapshot_dates(snapshot_dates.unique(), scoring_date, horizon_days)
+    eligible = features.loc[snapshot_dates.isin(dates).to_numpy()]
     if len(eligible) <= max_rows:
         return eligible
     return eligible.loc[training_customer_sample(eligible["customer_id"], max_rows / len(eligible))]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.features import normalize_keys
+from ml.features import snapshot_dates_of
 from ml.train import TrainedModel
 
 RISK_BANDS = ("low", "medium", "high")
@@ -42,8 +42,7 @@ def scoring_snapshot(features: pd.DataFrame, scoring_date: pd.Timestamp) -> pd.D
 
     Raises ValueError if there are none: scoring a different snapshot would silently serve stale scores.
     """
-    keys = normalize_keys(features)
-    at_scoring = features.loc[(keys["snapshot_date"] == pd.Timestamp(scoring_date)).to_numpy()]
+    at_scoring = features.loc[(snapshot_dates_of(features) == pd.Timestamp(scoring_date)).to_numpy()]
     if at_scoring.empty:
         raise ValueError(f"feature frame has no snapshot at scoring_date={pd.Timestamp(scoring_date).date()}")
     order = np.argsort(at_scoring["customer_id"].astype(str).to_numpy(), kind="stable")

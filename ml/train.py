@@ -18,7 +18,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from ml.evaluate import normalized_gini, roc_auc, top_decile_lift
+from ml.evaluate import calibration_summary, normalized_gini, roc_auc, top_decile_lift
 from ml.features import FEATURES, KEY_COLUMNS, category_levels_from, normalize_keys, prepare_features
 from ml.labels import CHURN_LABEL, CLV_HORIZON_DAYS, CLV_LABEL, DEFAULT_CHURN_HORIZON_DAYS
 
@@ -112,7 +112,8 @@ def train_churn_model(
 
     `features`: `customer_features` rows of at least two snapshot dates; `labels`: customer_id,
     snapshot_date, churned (0/1) for exactly those rows (see `ml.labels.churn_labels`). Metrics:
-    validation_auc, validation_logloss, validation_top_decile_lift, validation_churn_rate.
+    validation_auc, validation_logloss, validation_top_decile_lift, validation_churn_rate,
+    validation_calibration_max_gap.
     """
     settings = config or ChurnTrainConfig()
     return _train(
@@ -157,11 +158,16 @@ def train_clv_model(
 def _churn_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     clipped = np.clip(predicted, 1e-15, 1 - 1e-15)
     logloss = -np.mean(actual * np.log(clipped) + (1 - actual) * np.log(1 - clipped))
+    calibration = calibration_summary(actual, predicted)
     return {
         "validation_auc": roc_auc(actual, predicted),
         "validation_logloss": float(logloss),
         "validation_top_decile_lift": top_decile_lift(actual, predicted),
         "validation_churn_rate": float(actual.mean()),
+        # Largest gap between predicted and observed churn rate over the ten probability deciles.
+        "validation_calibration_max_gap": float(
+            (calibration["mean_predicted"] - calibration["mean_actual"]).abs().max()
+        ),
     }
 
 

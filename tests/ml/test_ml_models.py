@@ -24,6 +24,7 @@ def test_churn_model_ranks_unseen_customers(churn_holdout: Holdout) -> None:
     print(f"churn holdout AUC {auc:.4f}, validation metrics {dict(model.metrics)}")
     assert auc > 0.7
     assert model.metrics["validation_auc"] > 0.7
+    assert model.metrics["validation_calibration_max_gap"] < 0.15
     assert model.validation_snapshot_date == max(model.training_snapshot_dates)
     assert model.features == FEATURES
     assert model.model_version.startswith("churn-lgbm-")
