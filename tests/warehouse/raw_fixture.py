@@ -87,6 +87,7 @@ WINDOW_END = _d("2024-07-01")
 ALICE_EMAIL_HASH = "a11ce0000000000000000000000000000000000000000000000000000000000a"
 BOB_EMAIL_HASH = "b0b0000000000000000000000000000000000000000000000000000000000000b"
 CAROL_EMAIL_HASH = "ca401000000000000000000000000000000000000000000000000000000000c0"
+DAVE_PHONE_HASH = "da7e0000000000000000000000000000000000000000000000000000000000d0"
 
 
 def _order(export: str, order_id: str, ordered_at: str, total: str, updated_at: str, **ids: Any) -> RawRow:
@@ -226,7 +227,8 @@ def fixture_rows() -> list[RawRow]:
                 "updated_at": _ts("2024-01-15 09:30:00"),
             },
         ),
-        # Dave: a web account without an e-mail, his own customer.
+        # Dave: a web account without an e-mail, and a CRM contact without one that shares its phone:
+        # one customer, anchored on his own records.
         RawRow(
             "sales_customer_accounts",
             _d("2024-03-01"),
@@ -234,8 +236,27 @@ def fixture_rows() -> list[RawRow]:
                 "account_id": "A-2",
                 "email": None,
                 "email_hash": None,
+                "phone": "+1 555 010 2000",
+                "phone_hash": DAVE_PHONE_HASH,
                 "created_at": _ts("2024-03-01 08:00:00"),
                 "updated_at": _ts("2024-03-01 08:00:00"),
+            },
+        ),
+        RawRow(
+            "crm_contacts",
+            _d("2024-03-02"),
+            {
+                "contact_id": "C-5",
+                "email": None,
+                "email_hash": None,
+                "phone": "(555) 010-2000",
+                "phone_hash": DAVE_PHONE_HASH,
+                "region": "capital",
+                "age_band": "55-64",
+                "acquisition_channel": None,
+                "marketing_consent": None,
+                "created_at": _ts("2024-03-02 08:00:00"),
+                "updated_at": _ts("2024-03-02 08:00:00"),
             },
         ),
         # Carol's card L-3 is used in a store on 2024-02-03 but her contact and card only reach the CRM

@@ -179,14 +179,22 @@ def test_anonymous_store_order_has_no_customer(full: Path) -> None:
     assert rows == [("O-4",)]
 
 
-def test_account_without_email_is_its_own_customer(full: Path) -> None:
+def test_records_without_email_link_through_a_shared_phone(full: Path) -> None:
     dave = customer_of(full, "customer_accounts", "A-2")
-    [(match_rule,)] = query(
-        full, "select match_rule from marts.customer_identity_bridge where source_id = 'A-2'"
+    assert customer_of(full, "contacts", "C-5") == dave
+    rules = dict(
+        query(
+            full,
+            "select source_id, match_rule from marts.customer_identity_bridge where customer_id = ?",
+            [dave],
+        )
     )
-    assert match_rule == "own_anchor"
-    [(orders,)] = query(full, "select lifetime_orders from marts.dim_customers where customer_id = ?", [dave])
-    assert orders == 2
+    # no e-mail anywhere: the earliest record (the account) anchors, the contact joins by phone
+    assert rules == {"A-2": "own_anchor", "C-5": "phone_hash"}
+    [(orders, region)] = query(
+        full, "select lifetime_orders, region from marts.dim_customers where customer_id = ?", [dave]
+    )
+    assert (orders, region) == (2, "capital")
 
 
 # --- orders -------------------------------------------------------------------------------------------
