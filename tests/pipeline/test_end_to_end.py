@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
@@ -17,7 +18,7 @@ import duckdb
 import pytest
 
 from orchestration.definitions import ALL_ASSETS, resources_for
-from orchestration.defs.ingestion.assets import raw_assets
+from orchestration.defs.ingestion.assets import MAX_QUARANTINE_SHARE_ENV, raw_assets
 from orchestration.defs.quality.checks import quality_checks
 from orchestration.defs.warehouse.assets import warehouse_facts
 from orchestration.lib.settings import Settings
@@ -52,6 +53,15 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         check=True,
     )
     return Settings.for_data_dir(data_dir, START, END)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_run_quarantine_threshold() -> Iterator[None]:
+    # The generator plants at least one malformed row of each kind per source, which in a run this
+    # small is above the default 2% share for the smaller sources.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(MAX_QUARANTINE_SHARE_ENV, "0.05")
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +114,10 @@ def test_orders_and_revenue_reconcile_from_raw_to_marts(settings: Settings, pipe
     [(raw_orders, raw_total)] = query(settings, f"select count(*), sum(order_total) from ({latest})")
     [(fact_orders, fact_total)] = query(settings, "select count(*), sum(gross_amount) from marts.fct_orders")
     assert fact_orders == raw_orders
-    assert fact_total == pytest.approx(float(raw_total), abs=0.01)
+    assert float(fact_total) == pytest.approx(float(raw_total), abs=0.01)
     [(refunds,)] = query(settings, "select sum(refunded_amount) from marts.fct_orders")
     [(net,)] = query(settings, "select sum(net_amount) from marts.fct_orders")
-    assert net == pytest.approx(float(fact_total) - float(refunds), abs=0.01)
+    assert float(net) == pytest.approx(float(fact_total) - float(refunds), abs=0.01)
 
 
 def test_one_row_per_customer(settings: Settings, pipeline_run) -> None:
