@@ -62,7 +62,7 @@ def score_churn(
     return pd.DataFrame(
         {
             "customer_id": rows["customer_id"].astype(str),
-            "scoring_date": pd.Timestamp(scoring_date),
+            "scoring_date": pd.Timestamp(scoring_date).date(),
             "churn_probability": probability,
             "risk_band": (bands or RiskBands()).assign(probability),
             "model_version": model.model_version,
@@ -83,7 +83,7 @@ def score_clv(model: TrainedModel, features: pd.DataFrame, scoring_date: pd.Time
     return pd.DataFrame(
         {
             "customer_id": rows["customer_id"].astype(str),
-            "scoring_date": pd.Timestamp(scoring_date),
+            "scoring_date": pd.Timestamp(scoring_date).date(),
             "predicted_revenue_365d": revenue,
             "clv_decile": (np.floor((rank - 1) * 10 / len(rows)) + 1).astype("int64"),
             "model_version": model.model_version,

@@ -72,6 +72,24 @@ class LoadResult:
         return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
 
 
+def _fits_type(column: str, column_type: str) -> str:
+    """SQL that is true when the text in `column` is an exact value of `column_type`.
+
+    TRY_CAST alone is too lenient to be a contract: it reads 'yes' as true, rounds '1.5' to the integer
+    2 and '12.345' to 12.35. A value that would change on the way in is quarantined instead.
+    """
+    cast_ok = f"try_cast({column} as {column_type}) is not null"
+    upper = column_type.upper()
+    if upper == "BOOLEAN":
+        return f"lower({column}) in ('true', 'false')"
+    if upper in ("INTEGER", "BIGINT", "SMALLINT"):
+        return f"regexp_full_match({column}, '[+-]?[0-9]+') and {cast_ok}"
+    if upper.startswith("DECIMAL"):
+        scale = upper.rstrip(")").split(",")[-1].strip() if "," in upper else "0"
+        return f"regexp_full_match({column}, '[+-]?[0-9]+([.][0-9]{{1,{scale}}})?') and {cast_ok}"
+    return cast_ok
+
+
 def _invalid_value_checks(contract: SourceContract) -> str:
     """SQL for a row's reasons to be quarantined: missing required values and values of the wrong type."""
     checks = []
@@ -81,7 +99,7 @@ def _invalid_value_checks(contract: SourceContract) -> str:
         if column.type != "VARCHAR":
             shown = "value" if column.pii else f"''' || {column.name} || '''"
             checks.append(
-                f"case when {column.name} is not null and try_cast({column.name} as {column.type}) is null "
+                f"case when {column.name} is not null and not ({_fits_type(column.name, column.type)}) "
                 f"then 'field {column.name}: {shown} is not a valid {column.type}' end"
             )
     return f"concat_ws('; ', {', '.join(checks)})"

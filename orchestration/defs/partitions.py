@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, timedelta
 
 import dagster as dg
@@ -18,6 +19,8 @@ daily_partitions = dg.DailyPartitionsDefinition(
 # An analyst's backfill of two years of days is one run, not 730: every partitioned step reads or
 # replaces its whole window in one pass.
 single_run_backfill = dg.BackfillPolicy.single_run()
+# `backfill_policy` is marked beta; we rely on it deliberately, so its notice on every asset is noise.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
 def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:

@@ -154,3 +154,25 @@ def test_phone_normalisation(raw: str | None, expected: str | None) -> None:
 def test_email_normalisation_ignores_case_and_whitespace() -> None:
     assert normalise_email("  Jane.DOE@Example.COM ") == normalise_email("jane.doe@example.com")
     assert normalise_email("not an email") is None
+
+
+def test_values_that_would_change_on_the_way_in_are_quarantined(tmp_path: Path) -> None:
+    # TRY_CAST alone reads 'yes' as true and rounds 12.345 to 12.35: the contract must not.
+    write_orders(
+        tmp_path,
+        DAY,
+        GOOD,
+        "O2,,,,store,S1,2024-03-01T11:00:00,EUR,12.345,2024-03-01T11:00:00",
+        "O3,,,,store,S1,2024-03-01T11:00:00,EUR,-4.5,2024-03-01T11:00:00",
+    )
+    con = duckdb.connect()
+    result = load(con, tmp_path, [DAY])
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    [(reason,)] = con.execute("select reason from raw.quarantine").fetchall()
+    assert "'12.345' is not a valid DECIMAL(12,2)" in reason
+    path = CONTACTS.file_for(tmp_path, DAY)
+    path.parent.mkdir(parents=True)
+    base = {"contact_id": "C1", "created_at": "2024-03-01T09:00:00", "updated_at": "2024-03-01T09:00:00"}
+    path.write_text(json.dumps({**base, "marketing_consent": "yes"}) + "\n")
+    result = load_window(con, CONTACTS, [read_landing_file(CONTACTS, path, DAY)], DAY, NEXT_DAY, KEY)
+    assert (result.rows_loaded, result.rows_quarantined) == (0, 1)
