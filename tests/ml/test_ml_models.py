@@ -85,7 +85,7 @@ def test_churn_scores_contract(churn_holdout: Holdout, synthetic: SyntheticCusto
     assert sorted(scores["customer_id"]) == sorted(at_scoring["customer_id"])
     assert scores["customer_id"].is_unique
     assert scores["churn_probability"].between(0.0, 1.0).all()
-    assert (scores["scoring_date"] == synthetic.scoring_date).all()
+    assert (scores["scoring_date"] == synthetic.scoring_date.date()).all()
     assert (scores["model_version"] == model.model_version).all()
     probability = scores["churn_probability"]
     expected_band = np.where(probability >= 0.8, "high", np.where(probability >= 0.3, "medium", "low"))
