@@ -13,13 +13,18 @@ import dagster as dg
 import pandas as pd
 
 from ml.evaluate import evaluate_against_truth
-from ml.pipeline import ChurnResult, ClvResult, fit_and_score_churn, fit_and_score_clv
+from ml.pipeline import ChurnConfig, ChurnResult, ClvConfig, ClvResult, fit_and_score_churn, fit_and_score_clv
+from ml.train import ChurnTrainConfig, ClvTrainConfig
 from orchestration.lib.dbt import mart_asset_key
 from orchestration.lib.truth import TruthResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 FEATURES_SQL = "select * from marts.customer_features"
 ORDERS_SQL = "select order_id, customer_id, ordered_at, net_amount from marts.fct_orders"
+# Model steps hold the warehouse pool, so no other step runs beside them: LightGBM may use both cores.
+LIGHTGBM_THREADS = 2
+CHURN_CONFIG = ChurnConfig(train=ChurnTrainConfig(num_threads=LIGHTGBM_THREADS))
+CLV_CONFIG = ClvConfig(train=ClvTrainConfig(num_threads=LIGHTGBM_THREADS))
 _UPSTREAM = [mart_asset_key("customer_features"), mart_asset_key("fct_orders")]
 
 
@@ -67,7 +72,7 @@ def _metadata(result: ChurnResult | ClvResult, truth_metrics: dict[str, float | 
 )
 def customer_churn_scores(warehouse: WarehouseResource, truth: TruthResource) -> dg.MaterializeResult:
     features, orders = warehouse.read_frame(FEATURES_SQL), warehouse.read_frame(ORDERS_SQL)
-    result = fit_and_score_churn(features, orders, scoring_date_of(features))
+    result = fit_and_score_churn(features, orders, scoring_date_of(features), CHURN_CONFIG)
     warehouse.replace_snapshot("ml.customer_churn_scores", result.scores, "scoring_date")
     return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
 
@@ -84,7 +89,7 @@ def customer_churn_scores(warehouse: WarehouseResource, truth: TruthResource) ->
 )
 def customer_clv(warehouse: WarehouseResource, truth: TruthResource) -> dg.MaterializeResult:
     features, orders = warehouse.read_frame(FEATURES_SQL), warehouse.read_frame(ORDERS_SQL)
-    result = fit_and_score_clv(features, orders, scoring_date_of(features))
+    result = fit_and_score_clv(features, orders, scoring_date_of(features), CLV_CONFIG)
     warehouse.replace_snapshot("ml.customer_clv", result.scores, "scoring_date")
     return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
 
