@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import dagster as dg
 
 from orchestration.definitions import defs
+from orchestration.lib.settings import REPO_ROOT
 from orchestration.lib.warehouse import WAREHOUSE_POOL
 
 
@@ -49,3 +53,13 @@ def test_partitioned_assets_backfill_in_a_single_run() -> None:
     assert dg.AssetKey(["marts", "fct_orders"]) in partitioned
     for key in partitioned:
         assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+def test_instance_config_gives_the_warehouse_pool_one_slot(tmp_path: Path) -> None:
+    # Without this limit, two runs launched from the UI would open the DuckDB file together and one
+    # would fail on its lock.
+    shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        pools = instance.get_concurrency_config().pool_config
+        assert pools.default_pool_limit == 1
+        assert pools.pool_granularity.value == "op"
