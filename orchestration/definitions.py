@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.ingestion.assets import raw_assets
+from orchestration.defs.ingestion.sensors import landing_files_sensor
 from orchestration.defs.jobs import daily_refresh_schedule
 from orchestration.defs.ml.assets import ml_assets
 from orchestration.defs.quality.checks import quality_checks
@@ -42,5 +43,6 @@ defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=quality_checks,
     schedules=[daily_refresh_schedule],
+    sensors=[landing_files_sensor],
     resources=resources_for(Settings.from_env()),
 )

@@ -13,16 +13,10 @@ from datetime import date, timedelta
 import dagster as dg
 
 from orchestration.definitions import ALL_ASSETS, defs
+from orchestration.defs.partitions import partition_range_tags
 from orchestration.defs.quality.checks import quality_checks
 from orchestration.lib.publish import headline_figures
 from orchestration.lib.settings import Settings
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-
-
-def partition_range_tags(first_day: date, last_day: date) -> dict[str, str]:
-    return {RANGE_START_TAG: first_day.isoformat(), RANGE_END_TAG: last_day.isoformat()}
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ up in `records` or in `quarantined`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -148,3 +149,31 @@ def _parse_jsonl(text: str, parsed: ParsedFile) -> None:
     if parsed.line_numbers and (error := _missing_columns_error(parsed, seen_keys)):
         raise error
     parsed.added_columns = tuple(sorted(seen_keys - set(parsed.contract.column_names)))
+
+
+def export_day_fingerprints(landing_dir: Path, contracts: tuple[SourceContract, ...]) -> dict[str, str]:
+    """A short fingerprint per export day of the files present (name, size, modification time).
+
+    Comparing two of these tells which days' exports arrived or changed, without reading any file.
+    """
+    entries: dict[str, list[str]] = {}
+    for contract in contracts:
+        folder = landing_dir / contract.system / contract.name
+        if not folder.is_dir():
+            continue
+        for path in folder.glob(f"*.{contract.format.value}"):
+            try:
+                day = date.fromisoformat(path.stem).isoformat()
+            except ValueError:
+                continue  # not an export file of this layout
+            stat = path.stat()
+            entries.setdefault(day, []).append(f"{contract.raw_table}:{stat.st_size}:{stat.st_mtime_ns}")
+    return {
+        day: hashlib.sha256("|".join(sorted(parts)).encode()).hexdigest()[:16]
+        for day, parts in entries.items()
+    }
+
+
+def changed_days(previous: dict[str, str], current: dict[str, str]) -> list[date]:
+    """Export days whose files are new or changed since `previous`, in date order."""
+    return sorted(date.fromisoformat(day) for day, print_ in current.items() if previous.get(day) != print_)

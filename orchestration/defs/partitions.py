@@ -31,3 +31,11 @@ def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
 
 def days_in(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def partition_range_tags(first_day: date, last_day: date) -> dict[str, str]:
+    """Run tags that make one run cover the inclusive partition range [first_day, last_day]."""
+    return {
+        "dagster/asset_partition_range_start": first_day.isoformat(),
+        "dagster/asset_partition_range_end": last_day.isoformat(),
+    }

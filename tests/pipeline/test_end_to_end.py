@@ -19,10 +19,10 @@ import pytest
 
 from orchestration.definitions import ALL_ASSETS, resources_for
 from orchestration.defs.ingestion.assets import MAX_QUARANTINE_SHARE_ENV, raw_assets
+from orchestration.defs.partitions import partition_range_tags
 from orchestration.defs.quality.checks import quality_checks
 from orchestration.defs.warehouse.assets import warehouse_facts
 from orchestration.lib.settings import Settings
-from orchestration.run_all import partition_range_tags
 from sources.contracts import ORDERS
 
 START = date(2024, 1, 1)

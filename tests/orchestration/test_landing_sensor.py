@@ -1,0 +1,73 @@
+"""The landing sensor: new or changed export files become single-run loads of exactly their days."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.defs.ingestion.sensors import contiguous_ranges, landing_files_sensor
+from orchestration.lib.landing import LandingResource
+from sources.contracts import CONTACTS, ORDERS
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def touch_export(path: Path, text: str = "x\n") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def tick(landing: Path, cursor: str | None) -> dg.SensorResult:
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"landing": LandingResource(path=str(landing))}
+    )
+    result = landing_files_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def requested_ranges(result: dg.SensorResult) -> list[tuple[str, str]]:
+    return [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in result.run_requests or []]
+
+
+def test_new_days_are_requested_as_contiguous_ranges_then_not_again(tmp_path: Path) -> None:
+    for day in (date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 7)):
+        touch_export(ORDERS.file_for(tmp_path, day))
+    first = tick(tmp_path, None)
+    assert requested_ranges(first) == [("2024-01-01", "2024-01-03"), ("2024-01-07", "2024-01-07")]
+    assert all(
+        dg.AssetKey(["raw", "sales_orders"]) in (r.asset_selection or []) for r in first.run_requests or []
+    )
+    again = tick(tmp_path, first.cursor)
+    assert requested_ranges(again) == []
+
+
+def test_a_redelivered_file_requests_only_its_day(tmp_path: Path) -> None:
+    for day in (date(2024, 1, 1), date(2024, 1, 2)):
+        touch_export(ORDERS.file_for(tmp_path, day))
+    first = tick(tmp_path, None)
+    changed = CONTACTS.file_for(tmp_path, date(2024, 1, 2))
+    touch_export(changed, "{}\n")
+    later = tick(tmp_path, first.cursor)
+    assert requested_ranges(later) == [("2024-01-02", "2024-01-02")]
+    stat = changed.stat()
+    os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert requested_ranges(tick(tmp_path, later.cursor)) == [("2024-01-02", "2024-01-02")]
+
+
+def test_files_outside_the_layout_are_ignored(tmp_path: Path) -> None:
+    touch_export(tmp_path / "sales" / "orders" / "notes.csv")
+    assert requested_ranges(tick(tmp_path, None)) == []
+
+
+def test_contiguous_ranges() -> None:
+    days = [date(2024, 2, 28), date(2024, 2, 29), date(2024, 3, 1), date(2024, 3, 5)]
+    assert contiguous_ranges(days) == [
+        (date(2024, 2, 28), date(2024, 3, 1)),
+        (date(2024, 3, 5), date(2024, 3, 5)),
+    ]
+    assert contiguous_ranges([]) == []
