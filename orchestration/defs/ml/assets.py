@@ -7,6 +7,7 @@ are also measured against what customers really did afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -60,6 +61,19 @@ def _metadata(result: ChurnResult | ClvResult, truth_metrics: dict[str, float | 
     }
 
 
+def _fit_score_and_store(
+    table: str,
+    fit_and_score: Callable[[pd.DataFrame, pd.DataFrame], ChurnResult | ClvResult],
+    warehouse: WarehouseResource,
+    truth: TruthResource,
+) -> dg.MaterializeResult:
+    """Both models move data the same way: marts in, one scoring date's rows replaced in `table` out."""
+    features, orders = warehouse.read_frame(FEATURES_SQL), warehouse.read_frame(ORDERS_SQL)
+    result = fit_and_score(features, orders)
+    warehouse.replace_snapshot(table, result.scores, "scoring_date")
+    return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
+
+
 @dg.asset(
     key=["ml", "customer_churn_scores"],
     description="Probability that each customer makes no purchase in the 90 days after the scoring date, "
@@ -71,10 +85,14 @@ def _metadata(result: ChurnResult | ClvResult, truth_metrics: dict[str, float | 
     pool=WAREHOUSE_POOL,
 )
 def customer_churn_scores(warehouse: WarehouseResource, truth: TruthResource) -> dg.MaterializeResult:
-    features, orders = warehouse.read_frame(FEATURES_SQL), warehouse.read_frame(ORDERS_SQL)
-    result = fit_and_score_churn(features, orders, scoring_date_of(features), CHURN_CONFIG)
-    warehouse.replace_snapshot("ml.customer_churn_scores", result.scores, "scoring_date")
-    return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
+    return _fit_score_and_store(
+        "ml.customer_churn_scores",
+        lambda features, orders: fit_and_score_churn(
+            features, orders, scoring_date_of(features), CHURN_CONFIG
+        ),
+        warehouse,
+        truth,
+    )
 
 
 @dg.asset(
@@ -88,10 +106,12 @@ def customer_churn_scores(warehouse: WarehouseResource, truth: TruthResource) ->
     pool=WAREHOUSE_POOL,
 )
 def customer_clv(warehouse: WarehouseResource, truth: TruthResource) -> dg.MaterializeResult:
-    features, orders = warehouse.read_frame(FEATURES_SQL), warehouse.read_frame(ORDERS_SQL)
-    result = fit_and_score_clv(features, orders, scoring_date_of(features), CLV_CONFIG)
-    warehouse.replace_snapshot("ml.customer_clv", result.scores, "scoring_date")
-    return dg.MaterializeResult(metadata=_metadata(result, _truth_metrics(result.scores, orders, truth)))
+    return _fit_score_and_store(
+        "ml.customer_clv",
+        lambda features, orders: fit_and_score_clv(features, orders, scoring_date_of(features), CLV_CONFIG),
+        warehouse,
+        truth,
+    )
 
 
 ml_assets = [customer_churn_scores, customer_clv]

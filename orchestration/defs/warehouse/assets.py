@@ -22,6 +22,13 @@ PARTITIONED = "tag:partitioned"
 translator = ClienteleDbtTranslator()
 
 
+def _dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]
+) -> Iterator[Any]:
+    with warehouse.dbt_environment():
+        yield from dbt.cli(["build", *args], context=context).stream()
+
+
 class FactsConfig(dg.Config):
     """Set `full_refresh` from the launchpad to rebuild the facts from all raw history."""
 
@@ -40,8 +47,7 @@ class FactsConfig(dg.Config):
 def warehouse_staging(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    with warehouse.dbt_environment():
-        yield from dbt.cli(["build"], context=context).stream()
+    yield from _dbt_build(context, dbt, warehouse, [])
 
 
 @dbt_assets(
@@ -58,12 +64,11 @@ def warehouse_facts(
     context: dg.AssetExecutionContext, config: FactsConfig, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     if config.full_refresh:
-        args = ["build", "--full-refresh"]
+        args = ["--full-refresh"]
     else:
         start, end = window_dates(context)
-        args = ["build", "--vars", window_vars(start, end)]
-    with warehouse.dbt_environment():
-        yield from dbt.cli(args, context=context).stream()
+        args = ["--vars", window_vars(start, end)]
+    yield from _dbt_build(context, dbt, warehouse, args)
 
 
 @dbt_assets(
@@ -78,5 +83,4 @@ def warehouse_facts(
 def warehouse_marts(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    with warehouse.dbt_environment():
-        yield from dbt.cli(["build"], context=context).stream()
+    yield from _dbt_build(context, dbt, warehouse, [])
