@@ -3,7 +3,7 @@
 This layer only knows file structure: a CSV record with the wrong number of fields or a JSON line that
 is not an object is quarantined here with its line number and raw text. Typing the values happens in
 the warehouse (`sources.raw_tables`), where it is set-based. Nothing read is dropped: every record ends
-up in `records` or in `quarantined`.
+up in the batch's records or in its `quarantined` list (`sources.batches`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import csv
 import hashlib
 import io
 import json
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from sources.batches import QuarantinedRecord, SourceBatch
 from sources.contracts import FileFormat, SourceContract
 
 
@@ -23,32 +23,7 @@ class LandingFileError(Exception):
     """A whole file cannot be loaded (missing, unreadable, or missing required columns)."""
 
 
-@dataclass(frozen=True)
-class QuarantinedRecord:
-    line_number: int
-    raw_record: str
-    reason: str
-
-
-@dataclass
-class ParsedFile:
-    """One landing file as text values per contract column, plus what could not be read."""
-
-    contract: SourceContract
-    path: Path
-    export_date: date
-    columns: dict[str, list[str | None]] = field(default_factory=dict)
-    line_numbers: list[int] = field(default_factory=list)
-    raw_records: list[str] = field(default_factory=list)
-    quarantined: list[QuarantinedRecord] = field(default_factory=list)
-    added_columns: tuple[str, ...] = ()
-
-    @property
-    def rows_read(self) -> int:
-        return len(self.line_numbers) + len(self.quarantined)
-
-
-def read_landing_file(contract: SourceContract, path: Path, export_date: date) -> ParsedFile:
+def read_landing_file(contract: SourceContract, path: Path, export_date: date) -> SourceBatch:
     """Parse one export file of `contract`; raise LandingFileError when the file as a whole is unusable."""
     if not path.is_file():
         raise LandingFileError(f"{contract.raw_table}: no export for {export_date} (expected file {path})")
@@ -57,7 +32,7 @@ def read_landing_file(contract: SourceContract, path: Path, export_date: date) -
         text = path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
         raise LandingFileError(f"{path}: not readable as {contract.encoding}: {exc}") from exc
-    parsed = ParsedFile(contract, path, export_date, columns={c: [] for c in contract.column_names})
+    parsed = SourceBatch(contract, str(path), export_date, columns={c: [] for c in contract.column_names})
     if contract.format is FileFormat.CSV:
         _parse_csv(text, parsed)
     else:
@@ -65,20 +40,20 @@ def read_landing_file(contract: SourceContract, path: Path, export_date: date) -
     return parsed
 
 
-def _missing_columns_error(parsed: ParsedFile, present: set[str]) -> LandingFileError | None:
+def _missing_columns_error(parsed: SourceBatch, present: set[str]) -> LandingFileError | None:
     missing = [c for c in parsed.contract.required_columns if c not in present]
     if not missing:
         return None
-    return LandingFileError(f"{parsed.path}: required columns missing: {', '.join(missing)}")
+    return LandingFileError(f"{parsed.origin}: required columns missing: {', '.join(missing)}")
 
 
-def _parse_csv(text: str, parsed: ParsedFile) -> None:
+def _parse_csv(text: str, parsed: SourceBatch) -> None:
     physical_lines = text.splitlines()
     reader = csv.reader(io.StringIO(text), delimiter=parsed.contract.delimiter, strict=False)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise LandingFileError(f"{parsed.path}: empty file, not even a header") from None
+        raise LandingFileError(f"{parsed.origin}: empty file, not even a header") from None
     if error := _missing_columns_error(parsed, set(header)):
         raise error
     parsed.added_columns = tuple(h for h in header if h not in parsed.contract.column_names)
@@ -122,7 +97,7 @@ def _scalar_text(value: object) -> str | None:
     return str(value)
 
 
-def _parse_jsonl(text: str, parsed: ParsedFile) -> None:
+def _parse_jsonl(text: str, parsed: SourceBatch) -> None:
     seen_keys: set[str] = set()
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -15,8 +15,8 @@ from datetime import date, datetime
 import duckdb
 import pyarrow as pa
 
+from sources.batches import SourceBatch
 from sources.contracts import SourceContract
-from sources.landing import ParsedFile
 from sources.pii import pseudonymise
 
 RAW_SCHEMA = "raw"
@@ -105,7 +105,7 @@ def _invalid_value_checks(contract: SourceContract) -> str:
     return f"concat_ws('; ', {', '.join(checks)})"
 
 
-def _incoming_table(contract: SourceContract, files: list[ParsedFile], key: bytes) -> pa.Table:
+def _incoming_table(contract: SourceContract, files: list[SourceBatch], key: bytes) -> pa.Table:
     data: dict[str, list[object]] = {name: [] for name in contract.column_names}
     metadata: dict[str, list[object]] = {
         "_export_date": [],
@@ -117,7 +117,7 @@ def _incoming_table(contract: SourceContract, files: list[ParsedFile], key: byte
         for name in contract.column_names:
             data[name].extend(parsed.columns[name])
         metadata["_export_date"].extend([parsed.export_date] * len(parsed.line_numbers))
-        metadata["_source_file"].extend([str(parsed.path)] * len(parsed.line_numbers))
+        metadata["_source_file"].extend([parsed.origin] * len(parsed.line_numbers))
         metadata["_line_number"].extend(parsed.line_numbers)
         metadata["_raw"].extend(parsed.raw_records)
     arrays: dict[str, pa.Array] = {name: pa.array(values, pa.string()) for name, values in data.items()}
@@ -137,13 +137,13 @@ def _incoming_table(contract: SourceContract, files: list[ParsedFile], key: byte
 def load_window(
     con: duckdb.DuckDBPyConnection,
     contract: SourceContract,
-    files: list[ParsedFile],
+    files: list[SourceBatch],
     window_start: date,
     window_end: date,
     pii_key: bytes,
 ) -> LoadResult:
     """Replace export days [window_start, window_end) of the source's raw table with `files`, atomically."""
-    outside = [f.path for f in files if not window_start <= f.export_date < window_end]
+    outside = [f.origin for f in files if not window_start <= f.export_date < window_end]
     if outside:
         raise ValueError(f"files outside the window [{window_start}, {window_end}): {outside}")
     loaded_at = datetime.now().replace(microsecond=0)
@@ -179,7 +179,7 @@ def load_window(
             [contract.raw_table, loaded_at],
         )
         structural = [
-            (contract.raw_table, f.export_date, str(f.path), q.line_number, q.raw_record, q.reason, loaded_at)
+            (contract.raw_table, f.export_date, f.origin, q.line_number, q.raw_record, q.reason, loaded_at)
             for f in files
             for q in f.quarantined
         ]
@@ -212,5 +212,5 @@ def load_window(
         rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined,
         quarantine_reasons=dict(reasons),
-        added_columns={str(f.path): f.added_columns for f in files if f.added_columns},
+        added_columns={f.origin: f.added_columns for f in files if f.added_columns},
     )

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from sources.batches import SourceBatch
 from sources.contracts import SourceContract
-from sources.landing import ParsedFile, read_landing_file
+from sources.landing import read_landing_file
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -16,5 +17,5 @@ class LandingResource(dg.ConfigurableResource):
 
     path: str
 
-    def read(self, contract: SourceContract, export_date: date) -> ParsedFile:
+    def read(self, contract: SourceContract, export_date: date) -> SourceBatch:
         return read_landing_file(contract, contract.file_for(Path(self.path), export_date), export_date)

@@ -1,0 +1,43 @@
+"""One export day of one source as text values, whatever it came from: a landing file or the shop database.
+
+The raw layer (`sources.raw_tables`) types and loads batches; the readers (`sources.landing`,
+`sources.shop_database`) only build them. Nothing read is dropped: every record ends up in `columns`
+(with its locator and raw text) or in `quarantined` with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sources.contracts import SourceContract
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    line_number: int
+    raw_record: str
+    reason: str
+
+
+@dataclass
+class SourceBatch:
+    """The records of one export day: text values per contract column, plus what could not be read.
+
+    `origin` names where the records came from (a file path, or a database table address without
+    credentials); `line_numbers` locate each record in it (the file line, or the row's place in the
+    extract ordered by key).
+    """
+
+    contract: SourceContract
+    origin: str
+    export_date: date
+    columns: dict[str, list[str | None]] = field(default_factory=dict)
+    line_numbers: list[int] = field(default_factory=list)
+    raw_records: list[str] = field(default_factory=list)
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    added_columns: tuple[str, ...] = ()
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.line_numbers) + len(self.quarantined)
