@@ -19,7 +19,8 @@ from orchestration.defs.serving.assets import ServingResource, bi_warehouse
 from orchestration.defs.warehouse.assets import warehouse_facts, warehouse_marts, warehouse_staging
 from orchestration.lib.dbt import dbt_cli_resource
 from orchestration.lib.landing import LandingResource
-from orchestration.lib.settings import Settings
+from orchestration.lib.settings import SHOP_DATABASE_URL_ENV, Settings
+from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.truth import TruthResource
 from orchestration.lib.warehouse import WarehouseResource
 
@@ -28,7 +29,17 @@ ALL_ASSETS = [*raw_assets, warehouse_staging, warehouse_facts, warehouse_marts, 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
     """Every resource, bound to one deployment's folders (tests pass a temporary folder's settings)."""
+    shop_database = (
+        {
+            "shop_database": ShopDatabaseResource(
+                url=dg.EnvVar(SHOP_DATABASE_URL_ENV), timezone=settings.timezone
+            )
+        }
+        if settings.sales_from_shop_database
+        else {}
+    )
     return {
+        **shop_database,
         "landing": LandingResource(path=str(settings.landing_dir)),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
         "dbt": dbt_cli_resource(),

@@ -14,6 +14,7 @@ _settings = Settings.from_env()
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=_settings.start_date.isoformat(),
     end_date=_settings.end_date.isoformat() if _settings.end_date else None,
+    timezone=_settings.timezone,
 )
 
 # An analyst's backfill of two years of days is one run, not 730: every partitioned step reads or

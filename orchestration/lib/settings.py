@@ -12,6 +12,9 @@ from datetime import date
 from pathlib import Path
 
 from sources.contracts import DEMO_END, DEMO_START
+from sources.shop_database import DEFAULT_TIMEZONE
+
+SHOP_DATABASE_URL_ENV = "CLIENTELE_SHOP_DATABASE_URL"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -26,6 +29,8 @@ class Settings:
     warehouse_path: Path
     start_date: date
     end_date: date | None  # exclusive; None means partitions run up to today
+    timezone: str = DEFAULT_TIMEZONE  # where a day starts and ends, for partitions and database extracts
+    sales_from_shop_database: bool = False  # sales from PostgreSQL instead of landing files
 
     @property
     def serving_path(self) -> Path:
@@ -52,7 +57,8 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         """CLIENTELE_DATA_DIR, CLIENTELE_LANDING_DIR, CLIENTELE_WAREHOUSE_PATH, CLIENTELE_START_DATE,
-        CLIENTELE_END_DATE (exclusive; set it empty for an open-ended calendar)."""
+        CLIENTELE_END_DATE (exclusive; set it empty for an open-ended calendar), CLIENTELE_TIMEZONE, and
+        CLIENTELE_SHOP_DATABASE_URL (when set, sales are extracted from that PostgreSQL database)."""
         data_dir = Path(os.environ.get("CLIENTELE_DATA_DIR", REPO_ROOT / "data")).resolve()
         end = os.environ.get("CLIENTELE_END_DATE", DEMO_END.isoformat())
         base = cls.for_data_dir(
@@ -66,4 +72,6 @@ class Settings:
             warehouse_path=Path(os.environ.get("CLIENTELE_WAREHOUSE_PATH", base.warehouse_path)).resolve(),
             start_date=base.start_date,
             end_date=base.end_date,
+            timezone=os.environ.get("CLIENTELE_TIMEZONE", DEFAULT_TIMEZONE),
+            sales_from_shop_database=bool(os.environ.get(SHOP_DATABASE_URL_ENV)),
         )

@@ -6,15 +6,20 @@ warehouse from building on it while the rows stay inspectable in `raw.quarantine
 
 import json
 import os
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 
 from orchestration.defs.partitions import daily_partitions, days_in, single_run_backfill, window_dates
 from orchestration.lib.landing import LandingResource
+from orchestration.lib.settings import Settings
+from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
-from sources.contracts import ALL_SOURCES, SourceContract
+from sources.contracts import ALL_SOURCES, SALES_SOURCES, SourceContract
 from sources.pii import pii_key
-from sources.raw_tables import load_window
+from sources.raw_tables import LoadResult, load_window
 
 MAX_QUARANTINE_SHARE_ENV = "CLIENTELE_MAX_QUARANTINE_SHARE"
 DEFAULT_MAX_QUARANTINE_SHARE = 0.02
@@ -30,15 +35,15 @@ def raw_asset_key(contract: SourceContract) -> dg.AssetKey:
     return dg.AssetKey(["raw", contract.raw_table])
 
 
-def build_raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
+def _raw_asset(contract: SourceContract, origin: str, kind: str) -> Callable[[Any], dg.AssetsDefinition]:
+    """The decorator every raw asset shares: key, partitions, pool and the blocking quarantine check."""
     key = raw_asset_key(contract)
-
-    @dg.asset(
+    return dg.asset(
         key=key,
-        description=f"{contract.description} Loaded from {contract.format.value.upper()} landing files.",
+        description=f"{contract.description} {origin}",
         group_name=f"raw_{contract.system}",
         owners=["team:data-engineering"],
-        kinds={"duckdb", contract.format.value},
+        kinds={"duckdb", kind},
         partitions_def=daily_partitions,
         backfill_policy=single_run_backfill,
         pool=WAREHOUSE_POOL,
@@ -52,6 +57,49 @@ def build_raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
             )
         ],
     )
+
+
+def _load_output(context: dg.AssetExecutionContext, result: LoadResult) -> dg.MaterializeResult:
+    """Row accounting as metadata, and the quarantine check's verdict."""
+    threshold = max_quarantine_share()
+    start, end = result.window_start, result.window_end
+    context.log.info(
+        f"{result.table} [{start}, {end}): read {result.rows_read}, loaded {result.rows_loaded}, "
+        f"quarantined {result.rows_quarantined}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "window": f"[{start}, {end})",
+            "export_days": result.files,
+            "rows_read": result.rows_read,
+            "rows_loaded": result.rows_loaded,
+            "rows_quarantined": result.rows_quarantined,
+            "quarantine_reasons": dg.MetadataValue.json(result.quarantine_reasons),
+            "schema_changes": dg.MetadataValue.json(
+                {origin: list(cols) for origin, cols in result.added_columns.items()}
+            ),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=QUARANTINE_CHECK,
+                passed=result.quarantined_share <= threshold,
+                metadata={
+                    "quarantined_share": result.quarantined_share,
+                    "threshold": threshold,
+                    "rows_quarantined": result.rows_quarantined,
+                    "reasons": json.dumps(result.quarantine_reasons, sort_keys=True),
+                },
+            )
+        ],
+    )
+
+
+def build_landing_asset(contract: SourceContract) -> dg.AssetsDefinition:
+    """A source read from its daily landing files."""
+
+    @_raw_asset(
+        contract, f"Loaded from {contract.format.value.upper()} landing files.", contract.format.value
+    )
     def raw_source(
         context: dg.AssetExecutionContext, landing: LandingResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
@@ -59,38 +107,37 @@ def build_raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
         files = [landing.read(contract, day) for day in days_in(start, end)]
         with warehouse.connect() as con:
             result = load_window(con, contract, files, start, end, pii_key())
-        threshold = max_quarantine_share()
-        context.log.info(
-            f"{result.table} [{start}, {end}): read {result.rows_read}, loaded {result.rows_loaded}, "
-            f"quarantined {result.rows_quarantined}"
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "window": f"[{start}, {end})",
-                "files": result.files,
-                "rows_read": result.rows_read,
-                "rows_loaded": result.rows_loaded,
-                "rows_quarantined": result.rows_quarantined,
-                "quarantine_reasons": dg.MetadataValue.json(result.quarantine_reasons),
-                "schema_changes": dg.MetadataValue.json(
-                    {path: list(cols) for path, cols in result.added_columns.items()}
-                ),
-            },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=QUARANTINE_CHECK,
-                    passed=result.quarantined_share <= threshold,
-                    metadata={
-                        "quarantined_share": result.quarantined_share,
-                        "threshold": threshold,
-                        "rows_quarantined": result.rows_quarantined,
-                        "reasons": json.dumps(result.quarantine_reasons, sort_keys=True),
-                    },
-                )
-            ],
-        )
+        return _load_output(context, result)
 
     return raw_source
 
 
-raw_assets = [build_raw_asset(contract) for contract in ALL_SOURCES]
+def build_shop_database_asset(contract: SourceContract, calendar_start: date) -> dg.AssetsDefinition:
+    """A sales source extracted from the shop's PostgreSQL database by `updated_at`.
+
+    The run's window is widened by the resource's lookback (never before the calendar's first day, which
+    takes the shop's whole history before it), and the whole widened window is extracted before anything
+    is written, then replaced in one transaction.
+    """
+
+    @_raw_asset(contract, "Extracted from the shop's PostgreSQL database by updated_at.", "postgres")
+    def raw_source(
+        context: dg.AssetExecutionContext, shop_database: ShopDatabaseResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        start, end = window_dates(context)
+        first = max(start - timedelta(days=shop_database.lookback_days), calendar_start)
+        batches = shop_database.read_window(contract, first, end, initial=first == calendar_start)
+        with warehouse.connect() as con:
+            result = load_window(con, contract, batches, first, end, pii_key())
+        return _load_output(context, result)
+
+    return raw_source
+
+
+# Sales come from the shop database when the deployment names one (CLIENTELE_SHOP_DATABASE_URL), from
+# landing files otherwise; either way the asset keys, and so everything downstream, are the same.
+_settings = Settings.from_env()
+_from_database = SALES_SOURCES if _settings.sales_from_shop_database else ()
+landing_assets = [build_landing_asset(c) for c in ALL_SOURCES if c not in _from_database]
+shop_database_assets = [build_shop_database_asset(c, _settings.start_date) for c in _from_database]
+raw_assets = [*landing_assets, *shop_database_assets]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.ingestion.assets import raw_assets
+from orchestration.defs.ingestion.assets import landing_assets
 from orchestration.defs.partitions import partition_range_tags
 from orchestration.lib.landing import LandingResource
 from sources.contracts import ALL_SOURCES
@@ -32,7 +32,7 @@ def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
 @dg.sensor(
     name="landing_files_sensor",
     description="Requests loads of the export days whose landing files are new or changed.",
-    asset_selection=dg.AssetSelection.assets(*raw_assets),
+    asset_selection=dg.AssetSelection.assets(*landing_assets),
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
@@ -42,7 +42,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingRe
     requests = [
         dg.RunRequest(
             run_key=f"{first}..{last}:{'-'.join(current[d.isoformat()] for d in (first, last))}",
-            asset_selection=[a.key for a in raw_assets],
+            asset_selection=[a.key for a in landing_assets],
             tags=partition_range_tags(first, last),
         )
         for first, last in contiguous_ranges(changed_days(previous, current))

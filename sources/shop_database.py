@@ -1,0 +1,181 @@
+"""Sales extracted from the shop's operational PostgreSQL database, as batches of export days.
+
+The shop database holds only the current version of each row, stamped with `updated_at`. An extract
+covers a window of local days [start, end) and returns one batch per day: the rows whose `updated_at`
+falls in that day in the business time zone, so a timestamp near a daylight-saving change lands in the
+day a person in the shop would name. A transaction that commits late can stamp a row with a time in a
+day already extracted; the caller therefore widens its window by a lookback and replaces those days
+whole, which picks such rows up once, never twice.
+
+Values are read as text in the same canonical spelling as the landing files, so the raw layer types
+both the same strict way. Nothing is written anywhere here: an unreachable database or a missing
+column raises before the caller has touched the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from sources.batches import SourceBatch
+from sources.contracts import SourceContract
+
+SHOP_SCHEMA = "shop"
+# The day boundaries the business counts in (the demo shop sells in euros, from Berlin).
+DEFAULT_TIMEZONE = "Europe/Berlin"
+
+
+class ShopDatabaseError(Exception):
+    """The shop database cannot give a complete extract (unreachable, or a table lacks required columns)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Connection attempts with exponential backoff: `attempts` tries, waiting base, 2*base, 4*base ..."""
+
+    attempts: int = 5
+    base_delay_seconds: float = 2.0
+
+    def delays(self) -> Iterator[float]:
+        for attempt in range(self.attempts - 1):
+            yield self.base_delay_seconds * 2**attempt
+
+
+def safe_address(url: str) -> str:
+    """`postgresql://host:port/dbname` of a connection URL or DSN, without user or password."""
+    parts = conninfo_to_dict(url)
+    return (
+        f"postgresql://{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+    )
+
+
+def _text_of(column: str, column_type: str) -> sql.Composable:
+    """SQL for a column's value as the text a landing file would carry (timestamps in local time)."""
+    name = sql.Identifier(column)
+    upper = column_type.upper()
+    if upper == "TIMESTAMP":
+        return sql.SQL("to_char({} at time zone %(tz)s, 'YYYY-MM-DD HH24:MI:SS.US')").format(name)
+    if upper == "BOOLEAN":
+        return sql.SQL("case when {0} then 'true' when not {0} then 'false' end").format(name)
+    return sql.SQL("{}::text").format(name)
+
+
+def _table_columns(cursor: psycopg.Cursor, contract: SourceContract) -> set[str]:
+    cursor.execute(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        [SHOP_SCHEMA, contract.name],
+    )
+    return {name for (name,) in cursor.fetchall()}
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def extract_days(
+    connection: psycopg.Connection,
+    contract: SourceContract,
+    start: date,
+    end: date,
+    timezone: str,
+    initial: bool = False,
+) -> list[SourceBatch]:
+    """One batch per local day in [start, end) (empty days included) of rows by `updated_at`.
+
+    `initial` marks the calendar's first window: it also takes every row updated before `start` into
+    the first day's batch, as a first export of a shop holds its history.
+
+    Reads in one repeatable-read, read-only transaction, so the days of one extract are one consistent
+    state of the database. Rows are numbered in key order within their day.
+    """
+    tz = ZoneInfo(timezone)
+    origin = f"{safe_address(connection.info.dsn)}/{SHOP_SCHEMA}.{contract.name}"
+    connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    connection.read_only = True
+    with connection.transaction(), connection.cursor() as cursor:
+        present = _table_columns(cursor, contract)
+        if not present:
+            raise ShopDatabaseError(f"{origin}: table not found")
+        missing = [c for c in contract.required_columns if c not in present]
+        if missing:
+            raise ShopDatabaseError(f"{origin}: required columns missing: {', '.join(missing)}")
+        selected = [
+            _text_of(c.name, c.type) if c.name in present else sql.SQL("null::text") for c in contract.columns
+        ]
+        version = sql.Identifier(contract.version_column)
+        query = sql.SQL(
+            "select greatest(({version} at time zone %(tz)s)::date, %(first_day)s), {values} from {table} "
+            "where ({version} >= %(start)s or %(initial)s) and {version} < %(end)s order by {key}"
+        ).format(
+            version=version,
+            values=sql.SQL(", ").join(selected),
+            table=sql.Identifier(SHOP_SCHEMA, contract.name),
+            key=sql.SQL(", ").join(sql.Identifier(k) for k in contract.key),
+        )
+        cursor.execute(
+            query,
+            {
+                "tz": timezone,
+                "first_day": start,
+                "initial": initial,
+                "start": _local_midnight(start, tz),
+                "end": _local_midnight(end, tz),
+            },
+        )
+        rows = cursor.fetchall()
+    added = tuple(sorted(present - set(contract.column_names)))
+    batches = {
+        start + timedelta(days=i): SourceBatch(
+            contract,
+            origin,
+            start + timedelta(days=i),
+            {c: [] for c in contract.column_names},
+            added_columns=added,
+        )
+        for i in range((end - start).days)
+    }
+    for local_day, *values in rows:
+        batch = batches[local_day]
+        for name, value in zip(contract.column_names, values, strict=True):
+            batch.columns[name].append(value)
+        batch.line_numbers.append(len(batch.line_numbers) + 1)
+        batch.raw_records.append(json.dumps(dict(zip(contract.column_names, values, strict=True))))
+    return list(batches.values())
+
+
+def extract_window(
+    url: str,
+    contract: SourceContract,
+    start: date,
+    end: date,
+    timezone: str,
+    initial: bool = False,
+    retry: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[SourceBatch]:
+    """`extract_days` on a fresh connection, retried with backoff when the database cannot be reached or
+    drops the connection; ShopDatabaseError, naming the database and the last error, once retries run out.
+    """
+    delays = retry.delays()
+    waited = 0.0
+    while True:
+        try:
+            with psycopg.connect(url, connect_timeout=10) as connection:
+                return extract_days(connection, contract, start, end, timezone, initial)
+        except psycopg.OperationalError as exc:
+            delay = next(delays, None)
+            if delay is None:
+                raise ShopDatabaseError(
+                    f"shop database {safe_address(url)} unreachable after {retry.attempts} attempts "
+                    f"over {waited:.0f}s: {str(exc).strip()}"
+                ) from exc
+            sleep(delay)
+            waited += delay
