@@ -25,8 +25,9 @@ class SourceBatch:
     """The records of one export day: text values per contract column, plus what could not be read.
 
     `origin` names where the records came from (a file path, or a database table address without
-    credentials); `line_numbers` locate each record in it (the file line, or the row's place in the
-    extract ordered by key).
+    credentials); `line_numbers` locate each record in it (the file line, the Parquet row number, or the
+    row's place in the extract ordered by key). `added_columns` and `missing_columns` record how the
+    source's shape differed from its contract: extra columns are ignored, missing optional ones are NULL.
     """
 
     contract: SourceContract
@@ -37,7 +38,15 @@ class SourceBatch:
     raw_records: list[str] = field(default_factory=list)
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     added_columns: tuple[str, ...] = ()
+    missing_columns: tuple[str, ...] = ()
 
     @property
     def rows_read(self) -> int:
         return len(self.line_numbers) + len(self.quarantined)
+
+    @property
+    def schema_changes(self) -> dict[str, list[str]]:
+        """`{"added": [...], "missing": [...]}` when the shape differed from the contract, else empty."""
+        if not self.added_columns and not self.missing_columns:
+            return {}
+        return {"added": list(self.added_columns), "missing": list(self.missing_columns)}

@@ -13,8 +13,11 @@ from pathlib import Path
 
 
 class FileFormat(StrEnum):
+    """How an export file is written; the value is also the file's extension."""
+
     CSV = "csv"
     JSONL = "jsonl"
+    PARQUET = "parquet"
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class SourceContract:
 
     The export day (the file's date) is the daily partition the rows load into; a record's own business
     date may be earlier (late-arriving records) and the same key may arrive again in a later export with
-    a newer `updated_at`.
+    a newer `updated_at`. `encoding` applies to CSV and JSON lines (UTF-8 accepts a byte-order mark);
+    `delimiter` and `quote_char` to CSV only. Parquet carries its own encoding and types.
     """
 
     system: str
@@ -44,6 +48,7 @@ class SourceContract:
     description: str
     encoding: str = "utf-8"
     delimiter: str = ","
+    quote_char: str = '"'
     version_column: str = "updated_at"
 
     @property
@@ -196,10 +201,11 @@ SUPPORT_TICKETS = SourceContract(
     description="Support tickets (category complaint, question, delivery, return) and their status.",
 )
 
+# The highest-volume source: the CRM exports it as typed Parquet (occurred_at a real timestamp).
 MARKETING_EVENTS = SourceContract(
     system="crm",
     name="marketing_events",
-    format=FileFormat.JSONL,
+    format=FileFormat.PARQUET,
     columns=_cols(
         "event_id:VARCHAR!",
         "contact_id:VARCHAR!",

@@ -1,109 +1,200 @@
-"""Reading landing files into text records and quarantined rows, keeping the file's line numbers.
+"""Reading landing files (CSV, JSON lines, Parquet) into text records and quarantined rows, keeping locators.
 
-This layer only knows file structure: a CSV record with the wrong number of fields or a JSON line that
-is not an object is quarantined here with its line number and raw text. Typing the values happens in
-the warehouse (`sources.raw_tables`), where it is set-based. Nothing read is dropped: every record ends
-up in the batch's records or in its `quarantined` list (`sources.batches`).
+This layer only knows file structure: a CSV record with the wrong number of fields, a JSON line that is
+not an object or a nested value is quarantined here with its line (or Parquet row) number and raw text.
+Values become text in one canonical spelling whatever the format (timestamps `YYYY-MM-DD HH:MM:SS[.ffffff]`,
+numbers without exponent, booleans `true`/`false`, an empty string is absent), so typing them happens in
+one strict place, the warehouse (`sources.raw_tables`). Nothing read is dropped: every record ends up in
+the batch's records or in its `quarantined` list (`sources.batches`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
-import io
+import itertools
 import json
+import math
+from collections.abc import Iterable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sources.batches import QuarantinedRecord, SourceBatch
 from sources.contracts import FileFormat, SourceContract
 
+_OTHER_DELIMITERS = (",", ";", "\t", "|")
+
 
 class LandingFileError(Exception):
-    """A whole file cannot be loaded (missing, unreadable, or missing required columns)."""
+    """A whole file cannot be loaded (missing, undecodable, not Parquet, or missing required columns)."""
 
 
 def read_landing_file(contract: SourceContract, path: Path, export_date: date) -> SourceBatch:
     """Parse one export file of `contract`; raise LandingFileError when the file as a whole is unusable."""
     if not path.is_file():
         raise LandingFileError(f"{contract.raw_table}: no export for {export_date} (expected file {path})")
-    encoding = "utf-8-sig" if contract.encoding.lower().replace("_", "-") == "utf-8" else contract.encoding
-    try:
-        text = path.read_text(encoding=encoding)
-    except UnicodeDecodeError as exc:
-        raise LandingFileError(f"{path}: not readable as {contract.encoding}: {exc}") from exc
     parsed = SourceBatch(contract, str(path), export_date, columns={c: [] for c in contract.column_names})
-    if contract.format is FileFormat.CSV:
-        _parse_csv(text, parsed)
+    if contract.format is FileFormat.PARQUET:
+        _parse_parquet(path, parsed)
+    elif contract.format is FileFormat.CSV:
+        _parse_csv(_decoded(path, contract.encoding), parsed)
     else:
-        _parse_jsonl(text, parsed)
+        _parse_jsonl(_decoded(path, contract.encoding), parsed)
     return parsed
 
 
-def _missing_columns_error(parsed: SourceBatch, present: set[str]) -> LandingFileError | None:
-    missing = [c for c in parsed.contract.required_columns if c not in present]
-    if not missing:
-        return None
-    return LandingFileError(f"{parsed.origin}: required columns missing: {', '.join(missing)}")
+def _decoded(path: Path, encoding: str) -> str:
+    """The file's text in its declared encoding; UTF-8 files may start with a byte-order mark."""
+    data = path.read_bytes()
+    bom = 0
+    if codecs.lookup(encoding).name == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        bom = len(codecs.BOM_UTF8)
+    try:
+        return data[bom:].decode(encoding)
+    except UnicodeDecodeError as exc:
+        offset = bom + exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise LandingFileError(
+            f"{path}: not valid {encoding} at byte {offset} (line {line}): {exc.reason} "
+            f"(byte {data[offset : offset + 1]!r}); was it written in another encoding?"
+        ) from exc
+
+
+def _physical_lines(text: str) -> list[str]:
+    """Lines split at '\\n' only, line ends kept (a Latin-1 0x85 or a form feed inside a value stays put)."""
+    lines = text.split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
+
+
+def _record_text(lines: Iterable[str]) -> str:
+    return "".join(lines).rstrip("\r\n")
+
+
+def _record_shape(parsed: SourceBatch, present: Iterable[str], hint: str = "") -> None:
+    """Fail on missing required columns; otherwise note added and missing optional columns."""
+    present = list(present)
+    contract = parsed.contract
+    missing_required = [c for c in contract.required_columns if c not in present]
+    if missing_required:
+        raise LandingFileError(
+            f"{parsed.origin}: required columns missing: {', '.join(missing_required)}{hint}"
+        )
+    parsed.added_columns = tuple(name for name in present if name not in contract.column_names)
+    parsed.missing_columns = tuple(name for name in contract.column_names if name not in present)
+
+
+def _delimiter_hint(header: list[str], declared: str) -> str:
+    """A hint when a one-field header would split on another common delimiter."""
+    if len(header) != 1:
+        return ""
+    others = [d for d in _OTHER_DELIMITERS if d != declared and d in header[0]]
+    return (
+        f" (the header looks delimited by {others[0]!r}, the contract declares {declared!r})"
+        if others
+        else ""
+    )
+
+
+def _csv_records(
+    lines: list[str], first: int, width: int, dialect: dict[str, object]
+) -> Iterator[tuple[int, int, list[str] | str]]:
+    """(start, end, fields or a quarantine reason) per record of lines[first:], as line indexes [start, end).
+
+    A record spanning several lines with the wrong number of fields means a quote opened and never
+    closed on its line swallowed the lines after it: that one line is quarantined and reading resumes on
+    the next, so an unclosed quote costs one row, not the rest of the file.
+    """
+    start = first
+    while start < len(lines):
+        base = start
+        reader = csv.reader(itertools.islice(lines, start, None), **dialect)  # type: ignore[arg-type]
+        while True:
+            try:
+                record: list[str] | str = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                record = f"CSV: {exc}"
+            end = base + reader.line_num
+            if isinstance(record, list) and len(record) != width and end - start > 1:
+                yield (
+                    start,
+                    start + 1,
+                    f"unclosed quote: the field opened by a quote does not end on line {start + 1}",
+                )
+                start += 1
+                break
+            yield start, end, record
+            start = end
 
 
 def _parse_csv(text: str, parsed: SourceBatch) -> None:
-    physical_lines = text.splitlines()
-    reader = csv.reader(io.StringIO(text), delimiter=parsed.contract.delimiter, strict=False)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise LandingFileError(f"{parsed.origin}: empty file, not even a header") from None
-    if error := _missing_columns_error(parsed, set(header)):
-        raise error
-    parsed.added_columns = tuple(h for h in header if h not in parsed.contract.column_names)
-    positions = {name: header.index(name) for name in parsed.contract.column_names if name in header}
-    previous_end = reader.line_num
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            start = previous_end + 1
-            parsed.quarantined.append(
-                QuarantinedRecord(
-                    start, "\n".join(physical_lines[start - 1 : reader.line_num]), f"CSV: {exc}"
-                )
-            )
-            previous_end = reader.line_num
+    contract = parsed.contract
+    lines = _physical_lines(text)
+    if not lines:
+        raise LandingFileError(f"{parsed.origin}: empty file, not even a header")
+    dialect: dict[str, object] = {
+        "delimiter": contract.delimiter,
+        "quotechar": contract.quote_char,
+        "strict": False,
+    }
+    header = [h.strip() for h in next(csv.reader(lines[:1], **dialect), [])]  # type: ignore[arg-type]
+    _record_shape(parsed, header, _delimiter_hint(header, contract.delimiter))
+    positions = {name: header.index(name) for name in contract.column_names if name in header}
+    for start, end, record in _csv_records(lines, 1, len(header), dialect):
+        raw = _record_text(lines[start:end])
+        if isinstance(record, str):
+            parsed.quarantined.append(QuarantinedRecord(start + 1, raw, record))
             continue
-        start, previous_end = previous_end + 1, reader.line_num
         if not record:
             continue  # a blank line holds no record
-        raw = "\n".join(physical_lines[start - 1 : previous_end])
         if len(record) != len(header):
-            parsed.quarantined.append(
-                QuarantinedRecord(start, raw, f"expected {len(header)} fields, found {len(record)}")
-            )
+            reason = f"expected {len(header)} fields, found {len(record)}"
+            parsed.quarantined.append(QuarantinedRecord(start + 1, raw, reason))
             continue
-        parsed.line_numbers.append(start)
+        parsed.line_numbers.append(start + 1)
         parsed.raw_records.append(raw)
         for name, values in parsed.columns.items():
             value = record[positions[name]] if name in positions else None
             values.append(value if value != "" else None)
 
 
+def _number_text(value: int | float | Decimal) -> str:
+    """Digits without exponent; a whole number has no fraction (12.0 -> '12'), so it fits an INTEGER."""
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)  # 'nan' and 'inf' fit no numeric type and are quarantined as such
+        value = Decimal(repr(value))
+    return format(value.normalize(), "f") if value.is_finite() else str(value)
+
+
 def _scalar_text(value: object) -> str | None:
-    if value is None:
+    if value is None or value == "":
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return _number_text(value)
     return str(value)
 
 
 def _parse_jsonl(text: str, parsed: SourceBatch) -> None:
-    seen_keys: set[str] = set()
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    seen_keys: dict[str, None] = {}  # ordered by first appearance
+    for line_number, line in enumerate(_physical_lines(text), start=1):
+        line = line.rstrip("\r\n")
         if not line.strip():
             continue
         try:
-            document = json.loads(line)
+            document = json.loads(line, parse_float=Decimal)  # exact: 12.345 stays 12.345, never 12.3449...
         except json.JSONDecodeError as exc:
             parsed.quarantined.append(QuarantinedRecord(line_number, line, f"invalid JSON: {exc.msg}"))
             continue
@@ -115,15 +206,60 @@ def _parse_jsonl(text: str, parsed: SourceBatch) -> None:
             reason = f"fields hold nested values instead of scalars: {', '.join(nested)}"
             parsed.quarantined.append(QuarantinedRecord(line_number, line, reason))
             continue
-        seen_keys.update(document)
+        seen_keys.update(dict.fromkeys(document))
         parsed.line_numbers.append(line_number)
         parsed.raw_records.append(line)
         for name, values in parsed.columns.items():
             values.append(_scalar_text(document.get(name)))
     # JSON lines have no header: a required column no line carries means the export changed shape.
-    if parsed.line_numbers and (error := _missing_columns_error(parsed, seen_keys)):
-        raise error
-    parsed.added_columns = tuple(sorted(seen_keys - set(parsed.contract.column_names)))
+    if parsed.line_numbers:
+        _record_shape(parsed, seen_keys)
+
+
+def _parquet_text(column: pa.ChunkedArray) -> list[str | None] | None:
+    """A Parquet column's values as canonical text, or None when its type has no scalar text."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        return _parquet_text(column.cast(kind.value_type))
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return [_scalar_text(v) for v in column.to_pylist()]
+    if pa.types.is_timestamp(kind):
+        # A zoned column is read as the wall-clock time of its own zone, like the other formats' text.
+        local = pc.local_timestamp(column) if kind.tz else column
+        text = pc.cast(local.cast(pa.timestamp("us")), pa.string())
+        return pc.replace_substring_regex(text, r"\.0+$", "").to_pylist()
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return [v or None for v in column.to_pylist()]
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_date(kind):
+        return pc.cast(column, pa.string()).to_pylist()
+    return None
+
+
+def _parse_parquet(path: Path, parsed: SourceBatch) -> None:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise LandingFileError(f"{path}: not a readable Parquet file: {exc}") from exc
+    _record_shape(parsed, table.column_names)
+    texts: dict[str, list[str | None]] = {}
+    unreadable: dict[str, pa.DataType] = {}  # contract columns whose Parquet type has no scalar text
+    for name in parsed.contract.column_names:
+        text = _parquet_text(table.column(name)) if name in table.column_names else [None] * table.num_rows
+        if text is None:
+            unreadable[name] = table.column(name).type
+            text = [None] * table.num_rows
+        texts[name] = text
+    for row, record in enumerate(table.to_pylist()):
+        raw = json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+        held = [f"{name} ({kind})" for name, kind in unreadable.items() if record[name] is not None]
+        if held:
+            reason = f"fields hold values that are not scalars: {', '.join(held)}"
+            parsed.quarantined.append(QuarantinedRecord(row + 1, raw, reason))
+            continue
+        parsed.line_numbers.append(row + 1)
+        parsed.raw_records.append(raw)
+        for name, values in parsed.columns.items():
+            values.append(texts[name][row])
 
 
 def export_day_fingerprints(landing_dir: Path, contracts: tuple[SourceContract, ...]) -> dict[str, str]:

@@ -65,7 +65,7 @@ class LoadResult:
     rows_loaded: int
     rows_quarantined: int
     quarantine_reasons: dict[str, int]
-    added_columns: dict[str, tuple[str, ...]]
+    schema_changes: dict[str, dict[str, list[str]]]  # origin -> {"added": [...], "missing": [...]}
 
     @property
     def quarantined_share(self) -> float:
@@ -212,5 +212,5 @@ def load_window(
         rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined,
         quarantine_reasons=dict(reasons),
-        added_columns={f.origin: f.added_columns for f in files if f.added_columns},
+        schema_changes={f.origin: f.schema_changes for f in files if f.schema_changes},
     )

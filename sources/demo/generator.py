@@ -29,6 +29,7 @@ from sources.contracts import (
     ORDERS,
     REFUNDS,
     SUPPORT_TICKETS,
+    FileFormat,
     SourceContract,
     TruthFiles,
 )
@@ -40,7 +41,14 @@ from sources.demo.mess import LateOrders, pick_duplicates, plan_malformed, plan_
 from sources.demo.population import Population, simulate_population
 from sources.demo.timeline import Timeline
 from sources.demo.truth import write_summary, write_truth
-from sources.demo.writers import LANDING_DIR, TRUTH_DIR, render_lines, staged_output, write_source
+from sources.demo.writers import (
+    LANDING_DIR,
+    TRUTH_DIR,
+    render_lines,
+    staged_output,
+    write_parquet_source,
+    write_source,
+)
 
 
 @dataclass(frozen=True)
@@ -92,11 +100,16 @@ def land(rows: records.Rows, landing_dir: Path, timeline: Timeline, seed: int) -
     sequence = np.repeat(order, 1 + duplicated[order])  # a copy right after its original
     malformed = plan_malformed(rows.contract, duplicated[sequence], phase_rng(seed, f"malformed {name}"))
 
-    def lines(first: int, last: int) -> pa.Array:
-        columns = malformed.damage_fields(rows.render(sequence[first:last]), first)
-        return malformed.damage_lines(render_lines(rows.contract, columns), first)
+    def columns(first: int, last: int) -> records.Columns:
+        return malformed.damage_fields(rows.render(sequence[first:last]), first)
 
-    write_source(rows.contract, landing_dir, timeline, rows.export_day[sequence], lines)
+    def lines(first: int, last: int) -> pa.Array:
+        return malformed.damage_lines(render_lines(rows.contract, columns(first, last)), first)
+
+    if rows.contract.format is FileFormat.PARQUET:
+        write_parquet_source(rows.contract, landing_dir, timeline, rows.export_day[sequence], columns)
+    else:
+        write_source(rows.contract, landing_dir, timeline, rows.export_day[sequence], lines)
     return LandedSource(
         rows=int(sequence.size),
         updates=rows.size - rows.records(),

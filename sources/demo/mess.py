@@ -7,14 +7,17 @@
 - Malformed rows: ~0.2% of rows (at least one of each kind per source of 50+ rows) are damaged in
   place, one kind per row and never a duplicated row:
 
-| kind                   | formats | what the row looks like                                         |
-|------------------------|---------|-----------------------------------------------------------------|
-| extra_field            | CSV     | one more field than the header (',manual correction' appended)  |
-| unparseable_amount     | CSV     | first money column like '12,5O'                                 |
-| unparseable_timestamp  | both    | first timestamp column like '31/02/2025 10:00'                  |
-| missing_required_value | both    | first required column (the key) empty / null                    |
-| invalid_json           | JSONL   | line cut off after 40 characters                                |
-| wrong_type             | JSONL   | first integer or boolean field a string ('lots', 'yes')         |
+| kind                   | formats    | what the row looks like                                        |
+|------------------------|------------|----------------------------------------------------------------|
+| extra_field            | CSV        | one more field than the header (',manual correction' appended) |
+| unparseable_amount     | CSV        | first money column like '12,5O'                                |
+| unparseable_timestamp  | CSV, JSONL | first timestamp column like '31/02/2025 10:00'                 |
+| missing_required_value | all        | first required column (the key) empty / null                   |
+| invalid_json           | JSONL      | line cut off after 40 characters                               |
+| wrong_type             | JSONL      | first integer or boolean field a string ('lots', 'yes')        |
+
+A typed Parquet export has no structure to break and no spelling to garble: a timestamp column holds
+timestamps. What a CRM can still get wrong there is an empty value, so that is the only kind it gets.
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ def pick_duplicates(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def malformations(contract: SourceContract) -> tuple[Malformation, ...]:
     """The kinds of damage that make sense for a source's format and column types."""
+    if contract.format is FileFormat.PARQUET:
+        return (Malformation.MISSING_REQUIRED_VALUE,)
     types = [c.type for c in contract.columns]
     kinds = [Malformation.UNPARSEABLE_TIMESTAMP, Malformation.MISSING_REQUIRED_VALUE]
     if contract.format is FileFormat.CSV:

@@ -1,10 +1,12 @@
-"""Landing files on disk: rows rendered as CSV or JSON lines, one file per source and export day.
+"""Landing files on disk: rows as CSV, JSON lines or Parquet, one file per source and export day.
 
-Every export day gets a file even when nothing happened that day (CSV: header only; JSONL: empty), so a
-missing file always means a missing export. CSV follows Python's csv module (QUOTE_MINIMAL: a field is
+Every export day gets a file even when nothing happened that day (CSV: header only; JSONL: empty;
+Parquet: the schema without rows), so a missing file always means a missing export. CSV follows Python's csv module (QUOTE_MINIMAL: a field is
 quoted only if it holds a comma, quote or line break; quotes are doubled) with '\n' line ends. JSON lines
 look like `json.dumps` output; INTEGER and BOOLEAN columns are written as JSON numbers and booleans when
-their text is one, as strings otherwise. Rows are rendered in chunks of whole days, so memory stays
+their text is one, as strings otherwise. Parquet is typed the way a CRM's export would be (timestamps as
+timestamps, money as decimals; see `parquet_type`), so its values carry no spelling to get wrong. Rows
+are rendered in chunks of whole days, so memory stays
 bounded whatever the run's size, and each day's bytes are sliced straight out of the Arrow buffer. A
 run writes into a staging folder that replaces the previous landing and truth folders only when it
 completes.
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sources.contracts import FileFormat, SourceContract
 from sources.demo import text
@@ -69,7 +72,7 @@ def _json_member(name: str, column_type: str, values: pa.Array, prefix: str, suf
 
 
 def render_lines(contract: SourceContract, columns: Columns) -> pa.Array:
-    """One line of text per row, line end included, in the contract's format."""
+    """One line of text per row, line end included, in the contract's text format (CSV or JSON lines)."""
     last = len(contract.columns) - 1
     if contract.format is FileFormat.CSV:
         fields = [
@@ -100,6 +103,33 @@ def _day_chunks(day_bounds: np.ndarray) -> Iterator[tuple[int, int]]:
         first = last
 
 
+DayFiles = list[tuple[Path, int, int]]  # per export day: its file and its rows [start, stop) in the chunk
+
+
+def _day_files(
+    contract: SourceContract, landing_dir: Path, timeline: Timeline, export_day: np.ndarray
+) -> Iterator[tuple[int, int, DayFiles]]:
+    """Chunks of whole days as rows [first, last) of the source and the files of the days in them."""
+    if export_day.size and (
+        export_day[0] < 0 or export_day[-1] >= timeline.n_days or np.any(np.diff(export_day) < 0)
+    ):
+        raise ValueError(f"{contract.raw_table}: rows must be sorted by export day, all inside the period")
+    day_bounds = np.searchsorted(export_day, np.arange(timeline.n_days + 1))
+    dates = timeline.export_dates()
+    contract.file_for(landing_dir, dates[0]).parent.mkdir(parents=True, exist_ok=True)
+    for first_day, last_day in _day_chunks(day_bounds):
+        first_row, last_row = int(day_bounds[first_day]), int(day_bounds[last_day])
+        days = [
+            (
+                contract.file_for(landing_dir, dates[day]),
+                int(day_bounds[day]) - first_row,
+                int(day_bounds[day + 1]) - first_row,
+            )
+            for day in range(first_day, last_day)
+        ]
+        yield first_row, last_row, days
+
+
 def write_source(
     contract: SourceContract,
     landing_dir: Path,
@@ -107,26 +137,53 @@ def write_source(
     export_day: np.ndarray,
     lines: Callable[[int, int], pa.Array],
 ) -> None:
-    """Write one file per export day; rows are in file order, `lines(first, last)` renders rows [first, last).
+    """Write one text file per export day; rows are in file order, `lines(first, last)` renders rows [first, last).
 
     The rendered lines must each end with a line break.
     """
-    if export_day.size and (
-        export_day[0] < 0 or export_day[-1] >= timeline.n_days or np.any(np.diff(export_day) < 0)
-    ):
-        raise ValueError(f"{contract.raw_table}: rows must be sorted by export day, all inside the period")
-    day_bounds = np.searchsorted(export_day, np.arange(timeline.n_days + 1))
-    dates = timeline.export_dates()
     head = _header(contract)
-    contract.file_for(landing_dir, dates[0]).parent.mkdir(parents=True, exist_ok=True)
-    for first_day, last_day in _day_chunks(day_bounds):
-        first_row, last_row = int(day_bounds[first_day]), int(day_bounds[last_day])
+    for first_row, last_row, days in _day_files(contract, landing_dir, timeline, export_day):
         offsets, data = text.buffers(lines(first_row, last_row))
-        for day in range(first_day, last_day):
-            start, stop = offsets[day_bounds[day] - first_row], offsets[day_bounds[day + 1] - first_row]
-            with open(contract.file_for(landing_dir, dates[day]), "wb") as file:
+        for path, start, stop in days:
+            with open(path, "wb") as file:
                 file.write(head)
-                file.write(data[start:stop])
+                file.write(data[offsets[start] : offsets[stop]])
+
+
+def parquet_type(column_type: str) -> pa.DataType:
+    """The Arrow type a typed export stores a contract column as."""
+    upper = column_type.upper()
+    if upper == "TIMESTAMP":
+        return pa.timestamp("us")
+    if upper == "INTEGER":
+        return pa.int32()
+    if upper == "BOOLEAN":
+        return pa.bool_()
+    if upper.startswith("DECIMAL("):
+        precision, scale = upper.removeprefix("DECIMAL(").rstrip(")").split(",")
+        return pa.decimal128(int(precision), int(scale))
+    if upper == "VARCHAR":
+        return pa.string()
+    raise ValueError(f"no Parquet type for {column_type}")
+
+
+def write_parquet_source(
+    contract: SourceContract,
+    landing_dir: Path,
+    timeline: Timeline,
+    export_day: np.ndarray,
+    columns: Callable[[int, int], Columns],
+) -> None:
+    """Write one Parquet file per export day; `columns(first, last)` gives the text of rows [first, last).
+
+    The text is cast to each column's `parquet_type`, so it must be a valid value or null.
+    """
+    schema = pa.schema([(c.name, parquet_type(c.type)) for c in contract.columns])
+    for first_row, last_row, days in _day_files(contract, landing_dir, timeline, export_day):
+        values = columns(first_row, last_row)
+        table = pa.table([pc.cast(values[f.name], f.type) for f in schema], schema=schema)
+        for path, start, stop in days:
+            pq.write_table(table.slice(start, stop - start), path)
 
 
 @contextmanager

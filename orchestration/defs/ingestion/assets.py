@@ -75,9 +75,7 @@ def _load_output(context: dg.AssetExecutionContext, result: LoadResult) -> dg.Ma
             "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined,
             "quarantine_reasons": dg.MetadataValue.json(result.quarantine_reasons),
-            "schema_changes": dg.MetadataValue.json(
-                {origin: list(cols) for origin, cols in result.added_columns.items()}
-            ),
+            "schema_changes": dg.MetadataValue.json(result.schema_changes),
         },
         check_results=[
             dg.AssetCheckResult(
