@@ -31,8 +31,13 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 manifest: env
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
 
+# With CLIENTELE_SHOP_DATABASE_URL set, the demo's sales also go into that PostgreSQL database (schema
+# `shop`, replaced) and the pipeline extracts them from there instead of from the landing files.
 demo-data: env
 	$(BIN)/python -m sources.demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out $(CLIENTELE_DATA_DIR)
+	@if [ -n "$$CLIENTELE_SHOP_DATABASE_URL" ]; then \
+		$(BIN)/python -m sources.demo.shop_database --landing $(CLIENTELE_DATA_DIR)/landing --url "$$CLIENTELE_SHOP_DATABASE_URL"; \
+	fi
 
 pipeline: env manifest $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m orchestration.run_all

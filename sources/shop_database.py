@@ -132,6 +132,7 @@ def extract_days(
         )
         rows = cursor.fetchall()
     added = tuple(sorted(present - set(contract.column_names)))
+    absent = tuple(c for c in contract.column_names if c not in present)
     batches = {
         start + timedelta(days=i): SourceBatch(
             contract,
@@ -139,6 +140,7 @@ def extract_days(
             start + timedelta(days=i),
             {c: [] for c in contract.column_names},
             added_columns=added,
+            missing_columns=absent,
         )
         for i in range((end - start).days)
     }

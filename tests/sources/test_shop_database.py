@@ -144,6 +144,7 @@ def test_late_commit_is_picked_up_by_the_lookback_without_duplicates(
     metadata = first.asset_materializations_for_node("raw__sales_orders")[0].metadata
     assert metadata["window"].value == "[2025-05-09, 2025-05-12)"  # the lookback widened the window
     assert (metadata["rows_read"].value, metadata["rows_loaded"].value) == (3, 3)
+    assert metadata["watermark"].value == "2025-05-11 08:00:00.000000"  # newest updated_at, local time
     # Re-running either day changes nothing.
     assert materialize_orders(postgres_url, warehouse, "2025-05-11").success
     assert materialize_orders(postgres_url, warehouse, "2025-05-10").success
@@ -206,12 +207,12 @@ def test_added_column_is_recorded_and_a_value_that_does_not_fit_is_quarantined(p
     create_shop_tables(postgres_url)
     with psycopg.connect(postgres_url) as connection:
         # The shop adds a column and widens the amount's scale: 12.345 is no longer a value in cents.
-        connection.execute("alter table shop.orders add column coupon_code text")
+        connection.execute("alter table shop.orders add column coupon_code text, drop column store_id")
         connection.execute("alter table shop.orders alter column order_total type numeric")
     insert_order(postgres_url, "O1", "2025-05-10 09:00:00+02", total="12.50")
     insert_order(postgres_url, "O2", "2025-05-10 10:00:00+02", total="12.345")
     batches = extract_window(postgres_url, ORDERS, date(2025, 5, 10), date(2025, 5, 11), BERLIN)
-    assert batches[0].added_columns == ("coupon_code",)
+    assert batches[0].schema_changes == {"added": ["coupon_code"], "missing": ["store_id"]}
     con = duckdb.connect()
     result = load_window(con, ORDERS, batches, date(2025, 5, 10), date(2025, 5, 11), KEY)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)

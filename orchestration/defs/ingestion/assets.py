@@ -59,7 +59,9 @@ def _raw_asset(contract: SourceContract, origin: str, kind: str) -> Callable[[An
     )
 
 
-def _load_output(context: dg.AssetExecutionContext, result: LoadResult) -> dg.MaterializeResult:
+def _load_output(
+    context: dg.AssetExecutionContext, result: LoadResult, **extra_metadata: str | int | None
+) -> dg.MaterializeResult:
     """Row accounting as metadata, and the quarantine check's verdict."""
     threshold = max_quarantine_share()
     start, end = result.window_start, result.window_end
@@ -76,6 +78,7 @@ def _load_output(context: dg.AssetExecutionContext, result: LoadResult) -> dg.Ma
             "rows_quarantined": result.rows_quarantined,
             "quarantine_reasons": dg.MetadataValue.json(result.quarantine_reasons),
             "schema_changes": dg.MetadataValue.json(result.schema_changes),
+            **extra_metadata,
         },
         check_results=[
             dg.AssetCheckResult(
@@ -127,7 +130,10 @@ def build_shop_database_asset(contract: SourceContract, calendar_start: date) ->
         batches = shop_database.read_window(contract, first, end, initial=first == calendar_start)
         with warehouse.connect() as con:
             result = load_window(con, contract, batches, first, end, pii_key())
-        return _load_output(context, result)
+        versions = (v for b in batches for v in b.columns[contract.version_column] if v is not None)
+        return _load_output(
+            context, result, watermark=max(versions, default=None), lookback_days=shop_database.lookback_days
+        )
 
     return raw_source
 
