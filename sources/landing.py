@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,6 +28,9 @@ import pyarrow.parquet as pq
 
 from sources.batches import QuarantinedRecord, SourceBatch
 from sources.contracts import FileFormat, SourceContract
+
+if TYPE_CHECKING:
+    import _csv
 
 _OTHER_DELIMITERS = (",", ";", "\t", "|")
 
@@ -102,8 +106,13 @@ def _delimiter_hint(header: list[str], declared: str) -> str:
     )
 
 
+def _csv_reader(lines: Iterable[str], contract: SourceContract) -> _csv._reader:
+    """A reader in the contract's dialect; lenient about stray quotes, which the caller judges by field count."""
+    return csv.reader(lines, delimiter=contract.delimiter, quotechar=contract.quote_char, strict=False)
+
+
 def _csv_records(
-    lines: list[str], first: int, width: int, dialect: dict[str, object]
+    lines: list[str], first: int, width: int, contract: SourceContract
 ) -> Iterator[tuple[int, int, list[str] | str]]:
     """(start, end, fields or a quarantine reason) per record of lines[first:], as line indexes [start, end).
 
@@ -114,7 +123,7 @@ def _csv_records(
     start = first
     while start < len(lines):
         base = start
-        reader = csv.reader(itertools.islice(lines, start, None), **dialect)  # type: ignore[arg-type]
+        reader = _csv_reader(itertools.islice(lines, start, None), contract)
         while True:
             try:
                 record: list[str] | str = next(reader)
@@ -140,15 +149,10 @@ def _parse_csv(text: str, parsed: SourceBatch) -> None:
     lines = _physical_lines(text)
     if not lines:
         raise LandingFileError(f"{parsed.origin}: empty file, not even a header")
-    dialect: dict[str, object] = {
-        "delimiter": contract.delimiter,
-        "quotechar": contract.quote_char,
-        "strict": False,
-    }
-    header = [h.strip() for h in next(csv.reader(lines[:1], **dialect), [])]  # type: ignore[arg-type]
+    header = [h.strip() for h in next(_csv_reader(lines[:1], contract), [])]
     _record_shape(parsed, header, _delimiter_hint(header, contract.delimiter))
     positions = {name: header.index(name) for name in contract.column_names if name in header}
-    for start, end, record in _csv_records(lines, 1, len(header), dialect):
+    for start, end, record in _csv_records(lines, 1, len(header), contract):
         raw = _record_text(lines[start:end])
         if isinstance(record, str):
             parsed.quarantined.append(QuarantinedRecord(start + 1, raw, record))
@@ -244,7 +248,14 @@ def _parse_parquet(path: Path, parsed: SourceBatch) -> None:
     texts: dict[str, list[str | None]] = {}
     unreadable: dict[str, pa.DataType] = {}  # contract columns whose Parquet type has no scalar text
     for name in parsed.contract.column_names:
-        text = _parquet_text(table.column(name)) if name in table.column_names else [None] * table.num_rows
+        try:
+            text = (
+                _parquet_text(table.column(name)) if name in table.column_names else [None] * table.num_rows
+            )
+        except pa.ArrowInvalid as exc:  # e.g. nanoseconds, which no contract timestamp can hold
+            raise LandingFileError(
+                f"{path}: column {name} cannot be read without changing it: {exc}"
+            ) from exc
         if text is None:
             unreadable[name] = table.column(name).type
             text = [None] * table.num_rows
