@@ -246,6 +246,15 @@ def test_truncated_parquet_file_fails_before_writing(tmp_path: Path) -> None:
     fails_before_writing(tmp_path, MARKETING_EVENTS, r"2024-03-01\.parquet: not a readable Parquet file")
 
 
+def test_parquet_timestamp_finer_than_microseconds_fails_before_writing(tmp_path: Path) -> None:
+    write_parquet(MARKETING_EVENTS, tmp_path, DAY, events("E1"))
+    with warehouse(tmp_path) as con:
+        load_days(con, MARKETING_EVENTS, tmp_path, [DAY])
+    nanoseconds = pa.array([1709283605000000001], pa.timestamp("ns"))  # no TIMESTAMP holds the last digit
+    write_parquet(MARKETING_EVENTS, tmp_path, DAY, events("E1", occurred_at=nanoseconds))
+    fails_before_writing(tmp_path, MARKETING_EVENTS, "column occurred_at cannot be read without changing it")
+
+
 # Schema changes
 
 
