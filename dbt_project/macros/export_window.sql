@@ -1,6 +1,11 @@
 {#- The partition window of the incremental models: a half-open range of raw export dates,
-    `min_date <= _export_date < max_date`, from the vars Dagster passes. Either bound may be absent;
-    with neither, the window is everything. -#}
+    `min_date - lookback_days <= _export_date < max_date`, from the vars Dagster passes. Either bound may
+    be absent; with neither, the window is everything.
+
+    `lookback_days` (default 0) widens the window backwards to pick up rows that were loaded into an
+    already processed export day after its run (late files). The facts are delete+insert on their key and
+    rebuild every selected key from its latest version, so re-selecting rows from the lookback days
+    replaces them instead of duplicating them: the lookback only costs rework. -#}
 
 {% macro iso_date_var(name) -%}
     {%- set value = var(name, none) -%}
@@ -16,11 +21,25 @@
 {%- endmacro %}
 
 
+{% macro lookback_days_var() -%}
+    {%- set text = var('lookback_days', 0) | string | trim -%}
+    {%- if not modules.re.match('^\d+$', text) -%}
+        {{ exceptions.raise_compiler_error("var 'lookback_days' must be a whole number of days >= 0, got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {{ return(text | int) }}
+{%- endmacro %}
+
+
 {% macro export_window_bounds() -%}
     {%- set min_date = iso_date_var('min_date') -%}
     {%- set max_date = iso_date_var('max_date') -%}
     {%- if min_date is not none and max_date is not none and min_date >= max_date -%}
         {{ exceptions.raise_compiler_error("export window is empty: min_date " ~ min_date ~ " >= max_date " ~ max_date) }}
+    {%- endif -%}
+    {%- set lookback_days = lookback_days_var() -%}
+    {%- if min_date is not none and lookback_days > 0 -%}
+        {%- set first_day = modules.datetime.date.fromisoformat(min_date) - modules.datetime.timedelta(days=lookback_days) -%}
+        {%- set min_date = first_day.isoformat() -%}
     {%- endif -%}
     {{ return({'min_date': min_date, 'max_date': max_date}) }}
 {%- endmacro %}

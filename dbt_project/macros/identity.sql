@@ -15,3 +15,16 @@
 {% macro customer_key(anchor_column) -%}
     {{ dbt.hash(anchor_column) }}
 {%- endmacro %}
+
+
+{#- The customer key of facts whose customer cannot be resolved (an anonymous store order, an account,
+    card or contact id that no export knows): kept, never dropped, and one row of dim_customers. -#}
+{% macro unknown_customer_id() -%}
+    'unknown'
+{%- endmacro %}
+
+
+{#- A resolved customer_id, or the unknown customer when there is none. -#}
+{% macro customer_or_unknown(customer_id_column) -%}
+    coalesce({{ customer_id_column }}, {{ unknown_customer_id() }})
+{%- endmacro %}

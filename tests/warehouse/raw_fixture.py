@@ -425,6 +425,55 @@ def fixture_rows() -> list[RawRow]:
     ]
 
 
+def unresolved_customer_rows() -> list[RawRow]:
+    """Facts no customer can be resolved to, on top of `fixture_rows()` (which the KPI tests read as is)."""
+    return [
+        # O-10: a web order of an account that no account export knows
+        _order(
+            "2024-03-12", "O-10", "2024-03-12 12:00:00", "15.00", "2024-03-12 12:00:00", account_id="A-404"
+        ),
+        _line("2024-03-12", "O-10", 1, "15.00", "2024-03-12 12:00:00"),
+        # R-2: a refund of the anonymous store order O-4
+        RawRow(
+            "sales_refunds",
+            _d("2024-03-25"),
+            {
+                "refund_id": "R-2",
+                "order_id": "O-4",
+                "refunded_at": _ts("2024-03-25 10:00:00"),
+                "amount": "5.00",
+                "reason": "changed mind",
+                "updated_at": _ts("2024-03-25 10:00:00"),
+            },
+        ),
+        # T-2 and E-4: a ticket and an e-mail event of a contact that no contact export knows
+        RawRow(
+            "crm_support_tickets",
+            _d("2024-04-11"),
+            {
+                "ticket_id": "T-2",
+                "contact_id": "C-404",
+                "opened_at": _ts("2024-04-11 10:00:00"),
+                "category": "question",
+                "status": "closed",
+                "satisfaction_score": 4,
+                "updated_at": _ts("2024-04-11 10:00:00"),
+            },
+        ),
+        RawRow(
+            "crm_marketing_events",
+            _d("2024-04-20"),
+            {
+                "event_id": "E-4",
+                "contact_id": "C-404",
+                "campaign_id": "spring",
+                "event_type": "sent",
+                "occurred_at": _ts("2024-04-20 07:00:00"),
+            },
+        ),
+    ]
+
+
 def build_raw_warehouse(path: str, rows: Iterable[RawRow] | None = None) -> None:
     """Create a DuckDB file at `path` with the raw schema and `rows` (default: the whole fixture)."""
     con = duckdb.connect(path)

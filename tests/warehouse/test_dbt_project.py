@@ -1,17 +1,23 @@
 """The dbt project end to end: real dbt on a temporary DuckDB file built from the source contracts.
 
-Two warehouses are built once per module from the hand-made raw rows in `raw_fixture`:
-- `full`: every export loaded, then one `dbt build` (models, data tests and unit tests);
-- `incremental`: Dagster's path. The first window's exports are loaded, the models upstream of the facts are
-  built, then `dbt build --select tag:partitioned` runs over [start, split); the later exports arrive, the
-  upstream tables are rebuilt (views read raw live) and the second window [split, end) runs; finally the
-  first window is re-run. `fct_orders` is captured after each partition run.
+Warehouses built once per module from the hand-made raw rows in `raw_fixture` (the shared fixture plus facts no
+customer can be resolved to):
+- `full`: every export loaded, then one `dbt build` (models, data tests and unit tests; not `models/bi`, which
+  reads the ML step's score tables);
+- `incremental`: Dagster's path. The exports of the first windows are loaded (one export day held back), the
+  models upstream of the facts are built, then `dbt build --select tag:partitioned` runs over two windows; the
+  later exports and the held-back day arrive late, the upstream tables are rebuilt (views read raw live), the
+  last window runs with a lookback that reaches the late day, the first window is re-run, and the marts are built.
+  `fct_orders` is captured after each partition run;
+- `refreshed`: a copy of `incremental` rebuilt with `dbt run --full-refresh`: the same raw data, every table
+  rebuilt from scratch, to compare with the incremental result table by table.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -32,13 +38,23 @@ from raw_fixture import (
     build_raw_warehouse,
     fixture_rows,
     insert_rows,
+    unresolved_customer_rows,
 )
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 PII_COLUMNS = {c.name for contract in CONTRACTS_BY_TABLE.values() for c in contract.columns if c.pii}
 LOAD_METADATA = ["_export_date", "_source_file", "_line_number", "_loaded_at"]
+UNKNOWN_CUSTOMER = "unknown"
 
 FCT_ORDERS_QUERY = "select * from marts.fct_orders order by order_id"
+FACTS = ["fct_orders", "fct_order_lines", "fct_refunds", "fct_support_tickets", "fct_marketing_events"]
+# bi.* reads the ML step's score tables, which only the pipeline (or test_kpi_marts) creates
+WITHOUT_ML = ["--exclude", "path:models/bi"]
+
+# The incremental path's windows: the first split in two, the held-back (late) export day inside the second
+FIRST_WINDOW_SPLIT = date(2024, 1, 25)
+LATE_EXPORT_DATE = date(2024, 2, 5)
+LOOKBACK_DAYS = (WINDOW_SPLIT - LATE_EXPORT_DATE).days
 
 
 @dataclass
@@ -81,9 +97,31 @@ def query(warehouse: Path, sql: str, params: list[Any] | None = None) -> list[tu
         con.close()
 
 
-def window_vars(start: date, end: date) -> str:
+def mart_tables(warehouse: Path) -> list[str]:
+    rows = query(
+        warehouse,
+        "select table_name from information_schema.tables where table_schema = 'marts' order by 1",
+    )
+    return [name for (name,) in rows]
+
+
+def table_rows(warehouse: Path, table: str) -> list[tuple[Any, ...]]:
+    """Every row and column of a table, in a total order; doubles to 12 significant digits (the order a
+    parallel aggregate adds them in moves the last bits)."""
+    rows = [
+        tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row)
+        for row in query(warehouse, f"select * from {table}")
+    ]
+    return sorted(rows, key=repr)
+
+
+def window_vars(start: date, end: date, lookback_days: int = 0) -> str:
     # unquoted YAML dates, as a hand-typed `--vars` would carry them
-    return f"{{min_date: {start.isoformat()}, max_date: {end.isoformat()}}}"
+    return f"{{min_date: {start.isoformat()}, max_date: {end.isoformat()}, lookback_days: {lookback_days}}}"
+
+
+def all_rows() -> list[Any]:
+    return fixture_rows() + unresolved_customer_rows()
 
 
 @pytest.fixture(scope="module")
@@ -97,40 +135,66 @@ def dbt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dbt]:
 @pytest.fixture(scope="module")
 def full(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
-    build_raw_warehouse(str(warehouse))
-    dbt(warehouse, "build")
+    build_raw_warehouse(str(warehouse), all_rows())
+    dbt(warehouse, "build", *WITHOUT_ML)
     return warehouse
 
 
-@pytest.fixture(scope="module")
-def incremental(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[Any, ...]]]:
-    warehouse = tmp_path_factory.mktemp("incremental") / "warehouse.duckdb"
-    rows = fixture_rows()
-    build_raw_warehouse(str(warehouse), [r for r in rows if r.export_date < WINDOW_SPLIT])
-    dbt(warehouse, "run", "--select", "+tag:partitioned", "--exclude", "tag:partitioned")
+@dataclass
+class IncrementalBuild:
+    warehouse: Path
+    fct_orders: dict[str, list[tuple[Any, ...]]]
 
-    dbt(warehouse, "build", "--select", "tag:partitioned", "--vars", window_vars(WINDOW_START, WINDOW_SPLIT))
-    captured = {"first_window": query(warehouse, FCT_ORDERS_QUERY)}
+
+@pytest.fixture(scope="module")
+def incremental(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> IncrementalBuild:
+    warehouse = tmp_path_factory.mktemp("incremental") / "warehouse.duckdb"
+    rows = all_rows()
+    early = [r for r in rows if r.export_date < WINDOW_SPLIT and r.export_date != LATE_EXPORT_DATE]
+    build_raw_warehouse(str(warehouse), early)
+
+    def upstream() -> None:
+        # Dagster's staging build: views, and the identity table rebuilt from raw as it is now
+        dbt(warehouse, "run", "--select", "path:models/staging", "path:models/intermediate")
+
+    def partition_run(start: date, end: date, lookback_days: int = 0) -> list[tuple[Any, ...]]:
+        dbt(
+            warehouse,
+            "build",
+            "--select",
+            "tag:partitioned",
+            "--vars",
+            window_vars(start, end, lookback_days),
+        )
+        return query(warehouse, FCT_ORDERS_QUERY)
+
+    upstream()
+    captured = {"first_window": partition_run(WINDOW_START, FIRST_WINDOW_SPLIT)}
+    captured["second_window"] = partition_run(FIRST_WINDOW_SPLIT, WINDOW_SPLIT)
 
     con = duckdb.connect(str(warehouse))
     try:
-        insert_rows(con, [r for r in rows if r.export_date >= WINDOW_SPLIT])
+        # the later exports, and the held-back day loaded after its window ran
+        insert_rows(
+            con, [r for r in rows if r.export_date >= WINDOW_SPLIT or r.export_date == LATE_EXPORT_DATE]
+        )
     finally:
         con.close()
-    dbt(
-        warehouse,
-        "run",
-        "--select",
-        "+tag:partitioned,config.materialized:table",
-        "--exclude",
-        "tag:partitioned",
-    )
-    dbt(warehouse, "build", "--select", "tag:partitioned", "--vars", window_vars(WINDOW_SPLIT, WINDOW_END))
-    captured["second_window"] = query(warehouse, FCT_ORDERS_QUERY)
+    upstream()
+    captured["last_window"] = partition_run(WINDOW_SPLIT, WINDOW_END, lookback_days=LOOKBACK_DAYS)
+    captured["first_window_again"] = partition_run(WINDOW_START, FIRST_WINDOW_SPLIT)
 
-    dbt(warehouse, "build", "--select", "tag:partitioned", "--vars", window_vars(WINDOW_START, WINDOW_SPLIT))
-    captured["first_window_again"] = query(warehouse, FCT_ORDERS_QUERY)
-    return captured
+    dbt(warehouse, "run", "--select", "path:models/marts", "--exclude", "tag:partitioned", *WITHOUT_ML)
+    return IncrementalBuild(warehouse=warehouse, fct_orders=captured)
+
+
+@pytest.fixture(scope="module")
+def refreshed(dbt: Dbt, incremental: IncrementalBuild, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    warehouse = tmp_path_factory.mktemp("refreshed") / "warehouse.duckdb"
+    query(incremental.warehouse, "checkpoint")  # everything in the database file, nothing left in its WAL
+    shutil.copyfile(incremental.warehouse, warehouse)
+    dbt(warehouse, "run", "--full-refresh", "--select", "path:models", *WITHOUT_ML)
+    return warehouse
 
 
 def customer_of(warehouse: Path, source: str, source_id: str) -> str:
@@ -150,9 +214,12 @@ def order_rows(captured: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
 # --- identity -----------------------------------------------------------------------------------------
 
 
-def test_one_row_per_customer(full: Path) -> None:
+def test_one_row_per_customer_and_one_for_the_unknown_customer(full: Path) -> None:
     [(rows, customers)] = query(full, "select count(*), count(distinct customer_id) from marts.dim_customers")
-    assert rows == customers == 4  # Alice, Bob, Carol, Dave
+    assert rows == customers == 5  # Alice, Bob, Carol, Dave, and 'unknown'
+    assert query(full, "select customer_id from marts.dim_customers where is_unknown_customer") == [
+        (UNKNOWN_CUSTOMER,)
+    ]
 
 
 def test_account_guest_checkout_contacts_and_card_resolve_to_one_customer(full: Path) -> None:
@@ -174,9 +241,54 @@ def test_store_order_follows_loyalty_card_to_its_contact(full: Path) -> None:
     assert order_customers["O-6"] == customer_of(full, "contacts", "C-4")
 
 
-def test_anonymous_store_order_has_no_customer(full: Path) -> None:
-    rows = query(full, "select order_id from marts.fct_orders where customer_id is null")
-    assert rows == [("O-4",)]
+def test_orders_of_unknown_customers_are_kept(full: Path) -> None:
+    # O-4: an anonymous store order; O-10: the account A-404 is in no account export
+    orders = query(
+        full,
+        "select order_id, gross_amount from marts.fct_orders where customer_id = ? order by order_id",
+        [UNKNOWN_CUSTOMER],
+    )
+    assert orders == [("O-10", Decimal("15.00")), ("O-4", Decimal("40.00"))]
+    assert query(full, "select count(*) from marts.fct_orders where customer_id is null") == [(0,)]
+    # their lines and refunds follow them; a ticket and an event of an unknown contact are kept too
+    assert query(
+        full,
+        "select order_id from marts.fct_order_lines where customer_id = ? order by 1",
+        [UNKNOWN_CUSTOMER],
+    ) == [
+        ("O-10",),
+        ("O-4",),
+    ]
+    assert query(
+        full, "select refund_id from marts.fct_refunds where customer_id = ?", [UNKNOWN_CUSTOMER]
+    ) == [("R-2",)]
+    assert query(
+        full, "select ticket_id from marts.fct_support_tickets where customer_id = ?", [UNKNOWN_CUSTOMER]
+    ) == [("T-2",)]
+    assert query(
+        full, "select event_id from marts.fct_marketing_events where customer_id = ?", [UNKNOWN_CUSTOMER]
+    ) == [("E-4",)]
+    # the unknown customer has one dim_customers row carrying their money, and no features or history
+    [(first_seen_at, lifetime_orders, lifetime_net)] = query(
+        full,
+        "select first_seen_at, lifetime_orders, lifetime_net_revenue from marts.dim_customers where customer_id = ?",
+        [UNKNOWN_CUSTOMER],
+    )
+    assert (str(first_seen_at), lifetime_orders, lifetime_net) == ("2024-02-05 12:00:00", 2, Decimal("50.00"))
+    for table in ["customer_features", "dim_customers_history", "customer_identity_bridge"]:
+        assert query(
+            full, f"select count(*) from marts.{table} where customer_id = ?", [UNKNOWN_CUSTOMER]
+        ) == [(0,)]
+
+
+def test_every_fact_customer_is_in_dim_customers(full: Path) -> None:
+    for fact in FACTS:
+        orphans = query(
+            full,
+            f"select distinct customer_id from marts.{fact} "
+            "where customer_id not in (select customer_id from marts.dim_customers)",
+        )
+        assert orphans == [], fact
 
 
 def test_records_without_email_link_through_a_shared_phone(full: Path) -> None:
@@ -197,11 +309,42 @@ def test_records_without_email_link_through_a_shared_phone(full: Path) -> None:
     assert (orders, region) == (2, "capital")
 
 
+def test_history_recovers_the_attributes_of_a_past_date(full: Path) -> None:
+    alice = customer_of(full, "customer_accounts", "A-1")
+    as_of = """
+        select region, marketing_consent, loyalty_tier from marts.dim_customers_history
+        where customer_id = ? and valid_from <= cast(? as timestamp)
+            and (valid_to > cast(? as timestamp) or valid_to is null)
+    """
+    # Alice moved south and withdrew consent on 2024-05-15; on 2024-04-01 she was in the north
+    assert query(full, as_of, [alice, "2024-04-01", "2024-04-01"]) == [("north", True, "bronze")]
+    assert query(full, as_of, [alice, "2024-06-01", "2024-06-01"]) == [("south", False, "bronze")]
+    # the current period is dim_customers' golden record, for every customer
+    mismatches = query(
+        full,
+        """
+        select customer_id, region, age_band, acquisition_channel, marketing_consent, loyalty_tier
+        from marts.dim_customers_history where is_current
+        except
+        select customer_id, region, age_band, acquisition_channel, marketing_consent, loyalty_tier
+        from marts.dim_customers
+        """,
+    )
+    assert mismatches == []
+
+
 # --- orders -------------------------------------------------------------------------------------------
 
 
 def latest_raw_versions(warehouse: Path, table: str, key: str) -> dict[str, dict[str, Any]]:
     """The latest version per normalised key, picked in Python from every raw row."""
+    return {k[0]: v for k, v in latest_raw_versions_by(warehouse, table, [key]).items()}
+
+
+def latest_raw_versions_by(
+    warehouse: Path, table: str, keys: list[str]
+) -> dict[tuple[str, ...], dict[str, Any]]:
+    """The latest version per normalised compound key, picked in Python from every raw row."""
     con = duckdb.connect(str(warehouse))
     try:
         cursor = con.execute(f"select * from raw.{table}")
@@ -209,9 +352,9 @@ def latest_raw_versions(warehouse: Path, table: str, key: str) -> dict[str, dict
         records = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[tuple[str, ...], dict[str, Any]] = {}
     for record in records:
-        record_key = str(record[key]).strip().upper()
+        record_key = tuple(str(record[key]).strip().upper() for key in keys)
         rank = (record["updated_at"], record["_export_date"], record["_line_number"])
         current = latest.get(record_key)
         if current is None or rank > (
@@ -234,14 +377,16 @@ def test_revenue_reconciles_with_latest_raw_versions(full: Path) -> None:
     assert gross == sum(o["order_total"] for o in orders.values())
     assert refunded == sum(r["amount"] for r in refunds.values())
     assert net == gross - refunded
+    # the unknown customer's row keeps dim_customers whole: its lifetime figures add up to the facts
     [(lifetime_gross, lifetime_refunds)] = query(
         full, "select sum(lifetime_gross_revenue), sum(lifetime_refunds) from marts.dim_customers"
     )
-    [(anonymous_gross,)] = query(
-        full, "select sum(gross_amount) from marts.fct_orders where customer_id is null"
-    )
-    assert lifetime_gross + anonymous_gross == gross
-    assert lifetime_refunds == refunded
+    assert (lifetime_gross, lifetime_refunds) == (gross, refunded)
+    [(refund_facts,)] = query(full, "select sum(refund_amount) from marts.fct_refunds")
+    assert refund_facts == refunded
+    [(line_facts,)] = query(full, "select sum(line_amount) from marts.fct_order_lines")
+    lines = latest_raw_versions_by(full, "sales_order_lines", ["order_id", "line_number"])
+    assert line_facts == sum(line["line_amount"] for line in lines.values())
 
 
 def test_order_takes_its_latest_version_and_late_refund(full: Path) -> None:
@@ -257,28 +402,52 @@ def test_order_takes_its_latest_version_and_late_refund(full: Path) -> None:
     assert (o3["refunded_amount"], o3["net_amount"]) == (Decimal("30.00"), Decimal("50.00"))
 
 
-def test_window_runs_equal_a_full_refresh(full: Path, incremental: dict[str, list[tuple[Any, ...]]]) -> None:
-    assert incremental["second_window"] == query(full, FCT_ORDERS_QUERY)
+def test_incremental_windows_equal_a_full_refresh(incremental: IncrementalBuild, refreshed: Path) -> None:
+    # every fact and mart, every row and column: windows in order, a late day caught by the lookback, an old
+    # window re-run, then the marts, give what a --full-refresh of the same raw data gives
+    tables = mart_tables(incremental.warehouse)
+    assert set(FACTS) | {"dim_customers", "dim_customers_history", "customer_features"} <= set(tables)
+    assert mart_tables(refreshed) == tables
+    for table in tables:
+        assert table_rows(incremental.warehouse, f"marts.{table}") == table_rows(
+            refreshed, f"marts.{table}"
+        ), table
 
 
-def test_rerunning_an_old_window_leaves_fct_orders_identical(
-    incremental: dict[str, list[tuple[Any, ...]]],
-) -> None:
-    assert incremental["first_window_again"] == incremental["second_window"]
+def test_full_build_equals_the_incremental_path(full: Path, incremental: IncrementalBuild) -> None:
+    for table in [*FACTS, "dim_customers", "dim_customers_history", "customer_identity_bridge"]:
+        assert table_rows(full, f"marts.{table}") == table_rows(incremental.warehouse, f"marts.{table}"), (
+            table
+        )
 
 
-def test_later_window_updates_orders_first_seen_earlier(
-    full: Path, incremental: dict[str, list[tuple[Any, ...]]]
-) -> None:
-    before = order_rows(incremental["first_window"])
-    after = order_rows(incremental["second_window"])
-    # the first window holds only orders exported in it, each as known then
-    assert set(before) == {"O-1", "O-2", "O-3", "O-4", "O-6"}
+def test_rerunning_an_old_window_leaves_fct_orders_identical(incremental: IncrementalBuild) -> None:
+    assert incremental.fct_orders["first_window_again"] == incremental.fct_orders["last_window"]
+
+
+def test_late_export_day_is_caught_by_the_lookback(incremental: IncrementalBuild) -> None:
+    # O-4 was exported on a day of the second window but loaded only after that window ran
+    assert "O-4" not in order_rows(incremental.fct_orders["second_window"])
+    assert "O-4" in order_rows(incremental.fct_orders["last_window"])
+
+
+def test_later_window_updates_orders_first_seen_earlier(full: Path, incremental: IncrementalBuild) -> None:
+    before = order_rows(incremental.fct_orders["second_window"])
+    after = order_rows(incremental.fct_orders["last_window"])
+    # the first windows hold only orders exported (and loaded) in them, each as known then
+    assert set(order_rows(incremental.fct_orders["first_window"])) == {"O-1", "O-2"}
+    assert set(before) == {"O-1", "O-2", "O-3", "O-6"}
     gross, refunded, customer = 7, 8, 1
     assert before["O-1"][gross] == Decimal("100.00") and after["O-1"][gross] == Decimal("120.00")
     assert before["O-3"][refunded] == 0 and after["O-3"][refunded] == Decimal("30.00")
-    # O-6's card was unknown in the first window; once it arrives the order moves to Carol
-    assert before["O-6"][customer] != after["O-6"][customer] == customer_of(full, "contacts", "C-4")
+    # O-6's card was unknown in the first windows (unknown customer); once it arrives the order moves to Carol
+    assert before["O-6"][customer] == UNKNOWN_CUSTOMER
+    assert after["O-6"][customer] == customer_of(full, "contacts", "C-4")
+
+
+def test_lookback_days_must_be_a_whole_number(dbt: Dbt, full: Path) -> None:
+    with pytest.raises(AssertionError, match="lookback_days"):
+        dbt(full, "compile", "--select", "fct_refunds", "--vars", "{min_date: 2024-01-01, lookback_days: -1}")
 
 
 # --- features -----------------------------------------------------------------------------------------

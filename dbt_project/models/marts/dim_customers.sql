@@ -1,5 +1,7 @@
--- One row per resolved customer: lifetime order figures, current CRM attributes (most recent non-null
--- value across the person's contacts) and current loyalty tier.
+-- One row per resolved customer, plus one row for the unknown customer that unresolvable facts carry
+-- (`unknown_customer_id()`): lifetime order figures, the golden record of CRM attributes and loyalty
+-- tier as of now (`golden_record_attributes` over the versions currently in force), and which systems
+-- know the person.
 
 with
 
@@ -13,46 +15,14 @@ orders as (
 
     select customer_id, ordered_at, gross_amount, refunded_amount, net_amount
     from {{ ref('int_orders') }}
-    where customer_id is not null
 
 ),
 
-identities as (
+current_attribute_versions as (
 
-    select source, source_id, customer_id
-    from {{ ref('int_customer_identities') }}
-    where source in ('contacts', 'loyalty_members')
-
-),
-
-contacts as (
-
-    select
-        identities.customer_id,
-        contacts.contact_id,
-        contacts.region,
-        contacts.age_band,
-        contacts.acquisition_channel,
-        contacts.marketing_consent,
-        contacts.updated_at
-    from {{ ref('stg_crm__contacts') }} as contacts
-    inner join identities
-        on identities.source = 'contacts'
-        and contacts.contact_id = identities.source_id
-
-),
-
-loyalty_cards as (
-
-    select
-        identities.customer_id,
-        cards.card_number,
-        cards.tier,
-        cards.updated_at
-    from {{ ref('stg_crm__loyalty_members') }} as cards
-    inner join identities
-        on identities.source = 'loyalty_members'
-        and cards.card_number = identities.source_id
+    select *
+    from {{ ref('int_customer_attribute_versions') }}
+    where valid_to is null
 
 ),
 
@@ -71,26 +41,37 @@ order_totals as (
 
 ),
 
-contact_attributes as (
+golden_attributes as (
 
     select
-        customer_id,
-        {{ first_non_null('region', 'updated_at desc, contact_id desc') }} as region,
-        {{ first_non_null('age_band', 'updated_at desc, contact_id desc') }} as age_band,
-        {{ first_non_null('acquisition_channel', 'updated_at desc, contact_id desc') }} as acquisition_channel,
-        {{ first_non_null('marketing_consent', 'updated_at desc, contact_id desc') }} as marketing_consent
-    from contacts
-    group by customer_id
+        current_attribute_versions.customer_id,
+        {{ golden_record_attributes('current_attribute_versions') }}
+    from current_attribute_versions
+    group by current_attribute_versions.customer_id
 
 ),
 
-loyalty_tiers as (
+customers_and_unknown as (
 
     select
         customer_id,
-        {{ first_non_null('tier', 'updated_at desc, card_number desc') }} as loyalty_tier
-    from loyalty_cards
-    group by customer_id
+        first_seen_at,
+        has_web_account,
+        has_crm_contact,
+        has_loyalty_card,
+        false as is_unknown_customer
+    from customers
+
+    union all
+
+    -- the unknown customer: first seen at its first order, known to no system
+    select
+        {{ unknown_customer_id() }} as customer_id,
+        (select first_order_at from order_totals where customer_id = {{ unknown_customer_id() }}) as first_seen_at,
+        false as has_web_account,
+        false as has_crm_contact,
+        false as has_loyalty_card,
+        true as is_unknown_customer
 
 ),
 
@@ -98,10 +79,11 @@ final as (
 
     select
         -- ids
-        customers.customer_id,
+        customers_and_unknown.customer_id,
+        customers_and_unknown.is_unknown_customer,
 
         -- lifecycle
-        customers.first_seen_at,
+        customers_and_unknown.first_seen_at,
         order_totals.first_order_at,
         order_totals.last_order_at,
 
@@ -111,25 +93,23 @@ final as (
         {{ money('coalesce(order_totals.lifetime_refunds, 0)') }} as lifetime_refunds,
         {{ money('coalesce(order_totals.lifetime_net_revenue, 0)') }} as lifetime_net_revenue,
 
-        -- CRM attributes
-        contact_attributes.region,
-        contact_attributes.age_band,
-        contact_attributes.acquisition_channel,
-        contact_attributes.marketing_consent,
-        coalesce(loyalty_tiers.loyalty_tier, 'none') as loyalty_tier,
+        -- golden record: CRM attributes and loyalty tier now
+        golden_attributes.region,
+        golden_attributes.age_band,
+        golden_attributes.acquisition_channel,
+        golden_attributes.marketing_consent,
+        coalesce(golden_attributes.loyalty_tier, 'none') as loyalty_tier,
 
         -- systems that know the person
-        customers.has_web_account,
-        customers.has_crm_contact,
-        customers.has_loyalty_card
+        customers_and_unknown.has_web_account,
+        customers_and_unknown.has_crm_contact,
+        customers_and_unknown.has_loyalty_card
 
-    from customers
+    from customers_and_unknown
     left join order_totals
-        on customers.customer_id = order_totals.customer_id
-    left join contact_attributes
-        on customers.customer_id = contact_attributes.customer_id
-    left join loyalty_tiers
-        on customers.customer_id = loyalty_tiers.customer_id
+        on customers_and_unknown.customer_id = order_totals.customer_id
+    left join golden_attributes
+        on customers_and_unknown.customer_id = golden_attributes.customer_id
 
 )
 

@@ -8,12 +8,14 @@
     )
 }}
 
--- One row per order. Partitioned by export day: a run over [min_date, max_date) rebuilds every order
--- whose order row, line or refund was exported in the window, always from its LATEST version in the
--- full deduplicated staging, so re-running an old window never restores a stale version and a late
--- refund updates its order. An incremental run also rebuilds stored orders whose customer has since
--- been resolved differently (e.g. a loyalty card whose contact arrived later), as of the identity
--- table the non-partitioned run last built. Re-running any window, or a full refresh, gives
+-- One row per order. Partitioned by export day: a run over [min_date - lookback_days, max_date)
+-- rebuilds every order whose order row, line or refund was exported in the window, always from its
+-- LATEST version in the full deduplicated staging, so re-running an old window never restores a stale
+-- version and a late refund updates its order. An incremental run also rebuilds stored orders whose
+-- customer has since been resolved differently (e.g. a loyalty card whose contact arrived later), as of
+-- the identity table the non-partitioned run last built. delete+insert on order_id replaces every
+-- rebuilt order, so overlapping windows (a re-run, the lookback) never duplicate one. Orders nobody
+-- can be resolved to carry the unknown customer. Re-running any window, or a full refresh, gives
 -- identical rows.
 
 with
@@ -37,12 +39,7 @@ orders_in_window as (
 
 orders_with_new_customer as (
 
-    -- identity drift: stored orders whose resolved customer changed since they were written
-    select stored.order_id
-    from {{ this }} as stored
-    inner join orders
-        on stored.order_id = orders.order_id
-    where stored.customer_id is distinct from orders.customer_id
+    {{ stored_keys_with_new_customer('orders', ['order_id']) }}
 
 ),
 

@@ -14,7 +14,7 @@ orders as (
 
     select order_id, customer_id, channel, ordered_at, gross_amount
     from {{ ref('int_orders') }}
-    where customer_id is not null
+    where customer_id <> {{ unknown_customer_id() }}
 
 ),
 

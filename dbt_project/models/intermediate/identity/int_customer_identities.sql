@@ -2,8 +2,8 @@
 
 -- Identity resolution: one row per identity record with the person (customer_id) it belongs to.
 -- A table: the graph walk is heavy, and query planners misjudge recursive results inside larger
--- queries. The non-partitioned run rebuilds it before fct_orders' partitions read it; fct_orders
--- re-resolves stored orders whose customer changed since (see fct_orders).
+-- queries. The non-partitioned run rebuilds it before the partitioned facts read it; each fact
+-- re-resolves its stored rows whose customer changed since (`stored_keys_with_new_customer`).
 --
 -- Records are linked transitively through shared identifiers: the same e-mail hash, the same phone
 -- hash, or a card and the contact it belongs to. Each connected group is one person, anchored on the

@@ -13,7 +13,7 @@ order_customers as (
 
     select order_id, customer_id
     from {{ ref('int_order_customers') }}
-    where customer_id is not null
+    where customer_id <> {{ unknown_customer_id() }}
 
 ),
 

@@ -2,10 +2,10 @@
 -- identifiers that can link it to other records and its own anchor for when nothing does.
 --
 --   identifiers: e-mail hash, phone hash, and for cards and contacts the contact they belong to
---   own anchor:  'account:<id>', 'contact:<id>' (a card: its contact's), 'card:<number>', 'email:<hash>'
+--   own anchor:  'account:<id>', 'contact:<id>' (a card: its contact's), 'email:<hash>' for guests
 --
--- Accounts and cards seen on orders before their own export arrives are records too (with no
--- identifiers yet), so every identified order has a customer.
+-- Only exported records are identities: an order's account id or card number that no export knows
+-- (yet) resolves to the unknown customer, and moves to its person once the export arrives.
 
 with
 
@@ -32,7 +32,7 @@ loyalty_cards as (
 
 orders as (
 
-    select account_id, guest_email_hash, loyalty_card_number, ordered_at
+    select guest_email_hash, ordered_at
     from {{ ref('stg_sales__orders') }}
 
 ),
@@ -48,24 +48,6 @@ account_records as (
         {{ own_anchor('account', 'account_id') }} as own_anchor,
         created_at as first_seen_at
     from accounts
-
-    union all
-
-    -- accounts only seen on orders so far
-    select
-        'customer_accounts' as source,
-        orders.account_id as source_id,
-        cast(null as {{ dbt.type_string() }}) as email_hash,
-        cast(null as {{ dbt.type_string() }}) as phone_hash,
-        cast(null as {{ dbt.type_string() }}) as contact_id,
-        {{ own_anchor('account', 'orders.account_id') }} as own_anchor,
-        min(orders.ordered_at) as first_seen_at
-    from orders
-    left join accounts
-        on orders.account_id = accounts.account_id
-    where orders.account_id is not null
-        and accounts.account_id is null
-    group by orders.account_id
 
 ),
 
@@ -94,24 +76,6 @@ card_records as (
         {{ own_anchor('contact', 'contact_id') }} as own_anchor,
         enrolled_at as first_seen_at
     from loyalty_cards
-
-    union all
-
-    -- cards only seen on orders so far
-    select
-        'loyalty_members' as source,
-        orders.loyalty_card_number as source_id,
-        cast(null as {{ dbt.type_string() }}) as email_hash,
-        cast(null as {{ dbt.type_string() }}) as phone_hash,
-        cast(null as {{ dbt.type_string() }}) as contact_id,
-        {{ own_anchor('card', 'orders.loyalty_card_number') }} as own_anchor,
-        min(orders.ordered_at) as first_seen_at
-    from orders
-    left join loyalty_cards
-        on orders.loyalty_card_number = loyalty_cards.card_number
-    where orders.loyalty_card_number is not null
-        and loyalty_cards.card_number is null
-    group by orders.loyalty_card_number
 
 ),
 

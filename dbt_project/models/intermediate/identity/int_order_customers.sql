@@ -1,5 +1,7 @@
 -- One row per order with the customer who placed it: by web account first, then guest-checkout
--- e-mail, then loyalty card. Anonymous store orders (none of the three) get customer_id null.
+-- e-mail, then loyalty card. An order none of them resolves keeps the unknown customer
+-- (`unknown_customer_id()`): 'anonymous' without any identifier (a store order without a card),
+-- 'unresolved' when its account id or card number is in no export (yet).
 
 with
 
@@ -21,6 +23,9 @@ matched as (
 
     select
         orders.order_id,
+        orders.account_id is null
+            and orders.guest_email_hash is null
+            and orders.loyalty_card_number is null as is_anonymous,
         by_account.customer_id as account_customer_id,
         by_guest_email.customer_id as guest_email_customer_id,
         by_card.customer_id as card_customer_id
@@ -41,12 +46,13 @@ final as (
 
     select
         order_id,
-        coalesce(account_customer_id, guest_email_customer_id, card_customer_id) as customer_id,
+        {{ customer_or_unknown('coalesce(account_customer_id, guest_email_customer_id, card_customer_id)') }} as customer_id,
         case
             when account_customer_id is not null then 'account'
             when guest_email_customer_id is not null then 'guest_email'
             when card_customer_id is not null then 'loyalty_card'
-            else 'anonymous'
+            when is_anonymous then 'anonymous'
+            else 'unresolved'
         end as identified_by
     from matched
 

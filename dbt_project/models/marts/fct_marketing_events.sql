@@ -1,0 +1,116 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+        tags=['partitioned'],
+    )
+}}
+
+-- One row per e-mail marketing event (sent, opened, clicked, unsubscribed) with the customer of the
+-- contact it went to. Partitioned by export day: a run over [min_date - lookback_days, max_date)
+-- rebuilds the events whose kept copy was exported in the window (events never change; a re-export
+-- moves the kept copy to its later day), plus stored events whose customer has since been resolved
+-- differently. delete+insert on event_id replaces rebuilt events, so overlapping windows never
+-- duplicate one. An event of a contact no export knows (yet) has the unknown customer.
+
+with
+
+events as (
+
+    select
+        event_id,
+        contact_id,
+        campaign_id,
+        event_type,
+        occurred_at,
+        _export_date
+    from {{ ref('stg_crm__marketing_events') }}
+
+),
+
+contact_customers as (
+
+    select source_id as contact_id, customer_id
+    from {{ ref('int_customer_identities') }}
+    where source = 'contacts'
+
+),
+
+customer_events as (
+
+    select
+        events.event_id,
+        events.contact_id,
+        {{ customer_or_unknown('contact_customers.customer_id') }} as customer_id,
+        events.campaign_id,
+        events.event_type,
+        events.occurred_at,
+        cast(events.occurred_at as date) as event_date,
+        events._export_date
+    from events
+    left join contact_customers
+        on events.contact_id = contact_customers.contact_id
+
+),
+
+events_in_window as (
+
+    -- without min_date/max_date the window is everything
+    select event_id
+    from customer_events
+    where {{ export_window('_export_date') }}
+
+),
+
+{% if is_incremental() %}
+
+events_with_new_customer as (
+
+    {{ stored_keys_with_new_customer('customer_events', ['event_id']) }}
+
+),
+
+events_to_rebuild as (
+
+    select event_id from events_in_window
+    union
+    select event_id from events_with_new_customer
+
+),
+
+{% else %}
+
+events_to_rebuild as (
+
+    select event_id from events_in_window
+
+),
+
+{% endif %}
+
+final as (
+
+    select
+        -- ids
+        customer_events.event_id,
+        customer_events.contact_id,
+        customer_events.customer_id,
+        customer_events.campaign_id,
+
+        -- what and when
+        customer_events.event_type,
+        customer_events.occurred_at,
+        customer_events.event_date,
+
+        -- load metadata
+        customer_events._export_date
+
+    from customer_events
+    inner join events_to_rebuild
+        on customer_events.event_id = events_to_rebuild.event_id
+
+)
+
+select * from final
