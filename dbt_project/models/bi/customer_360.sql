@@ -1,14 +1,16 @@
 {{ config(tags=['customer_360']) }}
 
--- One row per customer: the golden record (dim_customers) with the customer's lifecycle segment, RFM
--- scores and ABC/XYZ class at the scoring date, and the latest churn and CLV scores. A customer without
--- a segment, class or score (no orders in the window, not scored) keeps nulls there.
+-- One row per known customer (the unknown customer left out): the golden record (dim_customers) with the
+-- customer's lifecycle segment, RFM scores and ABC/XYZ class at the scoring date, and the latest churn and
+-- CLV scores. A customer without a segment, class or score (no orders in the window, not scored) keeps
+-- nulls there.
 
 with
 
 customers as (
 
     select * from {{ ref('dim_customers') }}
+    where not is_unknown_customer
 
 ),
 

@@ -1,6 +1,6 @@
 -- One row per (customer, calendar month) in which the customer ordered, as of the scoring date: the base
--- of the monthly KPIs. Only orders of identified customers placed before the scoring date count; revenue
--- is net of every refund known so far, booked to the month of the order.
+-- of the monthly KPIs. Only orders of identified customers (not the unknown customer) placed before the
+-- scoring date count; revenue is net of every refund known so far, booked to the month of the order.
 
 with
 
@@ -8,7 +8,7 @@ orders as (
 
     select customer_id, ordered_at, order_date, net_amount
     from {{ ref('fct_orders') }}
-    where customer_id is not null
+    where customer_id <> {{ unknown_customer_id() }}
         and ordered_at < {{ scoring_date() }}
 
 ),
