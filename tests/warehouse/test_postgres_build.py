@@ -1,0 +1,178 @@
+"""The same dbt project on a real PostgreSQL server (`--target postgres`) gives the same marts as on DuckDB.
+
+A fresh database is created for the module (never assuming an empty server), its `raw` schema made from the
+DuckDB fixture's raw tables (the loader's DDL from `sources.contracts`, types mapped to Postgres) with the very
+same rows, `dbt build --target postgres` runs in-process, and every mart table is compared, every row and
+column, with the DuckDB build of the same fixture. The database is dropped afterwards.
+
+Without a reachable server the module is skipped, except under CI=true, where it fails: CI must test Postgres.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import pytest
+from psycopg import sql
+from raw_fixture import build_raw_warehouse
+from test_dbt_project import WITHOUT_ML, Dbt, all_rows, mart_tables, query, table_rows
+
+PG_HOST = os.environ.get("CLIENTELE_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("CLIENTELE_PG_PORT", "5432"))
+PG_USER = os.environ.get("CLIENTELE_PG_USER", "postgres")
+PG_PASSWORD = os.environ.get("CLIENTELE_PG_PASSWORD", "")
+
+# DuckDB raw column types (sources.contracts, the loader's metadata columns) -> Postgres
+DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+PG_TYPES = {
+    "VARCHAR": "varchar",
+    "BIGINT": "bigint",
+    "INTEGER": "integer",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "DOUBLE": "double precision",
+}
+
+
+def postgres_type(duckdb_type: str) -> str:
+    decimal = DECIMAL.fullmatch(duckdb_type)
+    if decimal:
+        return f"numeric({decimal.group(1)},{decimal.group(2)})"
+    return PG_TYPES[duckdb_type]
+
+
+def connect(dbname: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, password=PG_PASSWORD, dbname=dbname, connect_timeout=5
+    )
+
+
+def require_server() -> None:
+    try:
+        connect("postgres").close()
+    except psycopg.OperationalError as error:
+        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} (user {PG_USER}) is unreachable: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; under CI=true the Postgres build must run")
+        pytest.skip(reason)
+
+
+def copy_raw_schema(source: Path, dbname: str) -> None:
+    """Create schema raw in `dbname` with the DuckDB file's raw tables (columns in order) and rows."""
+    duck = duckdb.connect(str(source))
+    try:
+        tables = [
+            t
+            for (t,) in duck.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
+            ).fetchall()
+        ]
+        with connect(dbname) as pg, pg.cursor() as cursor:
+            cursor.execute("create schema raw")
+            for table in tables:
+                columns = duck.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+                target = sql.Identifier("raw", table)
+                cursor.execute(
+                    sql.SQL("create table {} ({})").format(
+                        target,
+                        sql.SQL(", ").join(
+                            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(postgres_type(kind)))
+                            for name, kind in columns
+                        ),
+                    )
+                )
+                rows = duck.execute(f"select * from raw.{table}").fetchall()
+                if rows:
+                    cursor.executemany(
+                        sql.SQL("insert into {} values ({})").format(
+                            target, sql.SQL(", ").join(sql.Placeholder() * len(columns))
+                        ),
+                        rows,
+                    )
+    finally:
+        duck.close()
+
+
+def postgres_table_rows(dbname: str, table: str) -> list[tuple[Any, ...]]:
+    with connect(dbname) as pg, pg.cursor() as cursor:
+        cursor.execute(sql.SQL("select * from {}").format(sql.Identifier("marts", table)))
+        rows = [
+            tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row) for row in cursor.fetchall()
+        ]
+    return sorted(rows, key=repr)
+
+
+def postgres_mart_tables(dbname: str) -> list[str]:
+    with connect(dbname) as pg, pg.cursor() as cursor:
+        cursor.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' and table_type = 'BASE TABLE' order by 1"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+@pytest.fixture(scope="module")
+def server() -> None:
+    require_server()
+
+
+@pytest.fixture(scope="module")
+def dbt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dbt]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        yield Dbt(target_path=tmp_path_factory.mktemp("dbt_target_pg"))
+
+
+@pytest.fixture(scope="module")
+def duckdb_build(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
+    build_raw_warehouse(str(warehouse), all_rows())
+    # the DuckDB build itself is tested in test_dbt_project; here it is the reference
+    dbt(warehouse, "run", *WITHOUT_ML)
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def postgres_build(server: None, dbt: Dbt, duckdb_build: Path) -> Iterator[str]:
+    dbname = f"clientele_dbt_test_{uuid.uuid4().hex[:12]}"
+    with connect("postgres") as admin:
+        admin.autocommit = True
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+    try:
+        copy_raw_schema(duckdb_build, dbname)
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("CLIENTELE_PG_DATABASE", dbname)
+            env.setenv("CLIENTELE_PG_SCHEMA", "public")
+            dbt(duckdb_build, "build", "--target", "postgres", *WITHOUT_ML)
+        yield dbname
+    finally:
+        with connect("postgres") as admin:
+            admin.autocommit = True
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+
+
+def test_postgres_build_has_every_mart(postgres_build: str, duckdb_build: Path) -> None:
+    assert postgres_mart_tables(postgres_build) == mart_tables(duckdb_build)
+
+
+def test_every_mart_is_identical_on_postgres_and_duckdb(postgres_build: str, duckdb_build: Path) -> None:
+    differing = [
+        table
+        for table in mart_tables(duckdb_build)
+        if postgres_table_rows(postgres_build, table) != table_rows(duckdb_build, f"marts.{table}")
+    ]
+    assert differing == []
+    [(orders,)] = query(duckdb_build, "select count(*) from marts.fct_orders")
+    assert orders > 0
