@@ -14,8 +14,9 @@ from orchestration.defs.ingestion.assets import raw_assets
 from orchestration.defs.ingestion.sensors import landing_files_sensor
 from orchestration.defs.jobs import daily_refresh_schedule
 from orchestration.defs.ml.assets import ml_assets
-from orchestration.defs.quality.checks import quality_checks
-from orchestration.defs.serving.assets import ServingResource, bi_warehouse
+from orchestration.defs.quality.checks import expectations_checks
+from orchestration.defs.quality.identity import identity_resolution_against_demo_truth
+from orchestration.defs.serving.assets import ServingResource, bi_warehouse, serving_customer_360
 from orchestration.defs.warehouse.assets import warehouse_facts, warehouse_marts, warehouse_staging
 from orchestration.lib.dbt import dbt_cli_resource
 from orchestration.lib.landing import LandingResource
@@ -24,7 +25,16 @@ from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.truth import TruthResource
 from orchestration.lib.warehouse import WarehouseResource
 
-ALL_ASSETS = [*raw_assets, warehouse_staging, warehouse_facts, warehouse_marts, *ml_assets, bi_warehouse]
+ALL_ASSETS = [
+    *raw_assets,
+    warehouse_staging,
+    warehouse_facts,
+    warehouse_marts,
+    *ml_assets,
+    serving_customer_360,
+    bi_warehouse,
+]
+ALL_CHECKS = [*expectations_checks, identity_resolution_against_demo_truth]
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
@@ -52,7 +62,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    asset_checks=quality_checks,
+    asset_checks=ALL_CHECKS,
     schedules=[daily_refresh_schedule],
     sensors=[landing_files_sensor],
     resources=resources_for(Settings.from_env()),

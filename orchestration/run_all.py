@@ -12,9 +12,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from orchestration.definitions import ALL_ASSETS, defs
+from orchestration.definitions import ALL_ASSETS, ALL_CHECKS, defs
 from orchestration.defs.partitions import partition_range_tags
-from orchestration.defs.quality.checks import quality_checks
 from orchestration.lib.publish import headline_figures
 from orchestration.lib.settings import Settings
 
@@ -25,7 +24,7 @@ def main() -> int:
     print(f"==> materializing every asset for export days {settings.start_date} .. {last_day}", flush=True)
     started = time.monotonic()
     result = dg.materialize(
-        [*ALL_ASSETS, *quality_checks],
+        [*ALL_ASSETS, *ALL_CHECKS],
         instance=dg.DagsterInstance.get(),
         resources=defs.resources,
         tags=partition_range_tags(settings.start_date, last_day),

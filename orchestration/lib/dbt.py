@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
 
 from orchestration.lib.settings import DBT_PROJECT_DIR
+from orchestration.lib.warehouse import WarehouseResource
 
 # The manifest is built by `make manifest` (dbt parse) at build/test time; loading the code location
 # only reads it.
@@ -28,6 +29,7 @@ _GROUP_BY_FOLDER = {
     "staging": "warehouse_staging",
     "intermediate": "warehouse_intermediate",
     "marts": "warehouse_marts",
+    "bi": "serving",
 }
 
 
@@ -44,6 +46,19 @@ class ClienteleDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:analytics-engineering"]
+
+
+def dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]
+) -> Iterator[Any]:
+    """`dbt build` of the asset's selection against the resource's warehouse file, streaming events.
+
+    Tests run with the build that makes the last of their models (`buildable`): a relationship test from
+    `bi.customer_360` to `marts.dim_customers` belongs to the later build, not the marts build, where
+    customer_360 does not exist yet.
+    """
+    with warehouse.dbt_environment():
+        yield from dbt.cli(["build", "--indirect-selection", "buildable", *args], context=context).stream()
 
 
 def window_vars(start: date, end: date) -> str:

@@ -65,7 +65,7 @@ def headline_figures(serving_path: Path) -> dict[str, float | int | str]:
     """The few numbers a person wants after a run, read from the published copy."""
     with duckdb.connect(str(serving_path), read_only=True) as con:
         customers, revenue = con.execute(
-            "select (select count(*) from marts.dim_customers), (select sum(net_amount) from marts.fct_orders)"
+            "select (select count(*) from bi.customer_360), (select sum(net_amount) from marts.fct_orders)"
         ).fetchone() or (0, 0)
         scoring_date, high_risk_share = con.execute(
             "select max(scoring_date), avg((risk_band = 'high')::int) from ml.customer_churn_scores "

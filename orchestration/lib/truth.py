@@ -20,11 +20,15 @@ class TruthResource(dg.ConfigurableResource):
         files = TruthFiles(Path(self.path))
         return pd.read_parquet(files.outcomes) if files.outcomes.is_file() else None
 
+    def identities(self) -> pd.DataFrame | None:
+        """source, source_id -> person_id for every identifier the generator wrote."""
+        files = TruthFiles(Path(self.path))
+        return pd.read_parquet(files.identities) if files.identities.is_file() else None
+
     def order_persons(self) -> pd.DataFrame | None:
         """order_id -> person_id for every order the generator wrote."""
-        files = TruthFiles(Path(self.path))
-        if not files.identities.is_file():
+        identities = self.identities()
+        if identities is None:
             return None
-        identities = pd.read_parquet(files.identities)
         orders = identities[identities["source"] == "orders"]
         return orders.rename(columns={"source_id": "order_id"})[["order_id", "person_id"]]

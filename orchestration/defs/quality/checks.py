@@ -53,4 +53,6 @@ def build_expectations_check(asset_key: dg.AssetKey, table: str, rows_sql: str) 
     return expectations_check
 
 
-quality_checks = [build_expectations_check(key, table, sql) for key, (table, sql) in GATED_TABLES.items()]
+expectations_checks = [
+    build_expectations_check(key, table, sql) for key, (table, sql) in GATED_TABLES.items()
+]

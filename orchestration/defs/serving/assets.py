@@ -1,21 +1,37 @@
-"""The published copy BI tools read: `data/serving/warehouse.duckdb` and `data/exports/*.parquet`."""
+"""What BI tools read: the customer-360 table joining warehouse and model scores, and the published copy
+(`data/serving/warehouse.duckdb` and `data/exports/*.parquet`) of every BI-facing table."""
 
-from __future__ import annotations
-
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.lib.dbt import mart_asset_key
+from orchestration.defs.ml.assets import ml_assets
+from orchestration.defs.warehouse.assets import translator, warehouse_marts
+from orchestration.lib.dbt import dbt_build, dbt_project
 from orchestration.lib.publish import headline_figures, publish_tables
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
-BI_TABLES = [
-    "marts.dim_customers",
-    "marts.fct_orders",
-    "ml.customer_churn_scores",
-    "ml.customer_clv",
-]
+# Every table of these schemas is BI-facing (each dbt model in them has an enforced contract); the
+# live warehouse's raw, staging and intermediate layers are never published.
+PUBLISHED_SCHEMAS = ("marts", "bi", "ml")
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="path:models/bi",
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+    name="serving_customer_360",
+)
+def serving_customer_360(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """After the models: it joins their latest churn and CLV scores to the golden record and segments."""
+    yield from dbt_build(context, dbt, warehouse, [])
 
 
 class ServingResource(dg.ConfigurableResource):
@@ -31,17 +47,17 @@ class ServingResource(dg.ConfigurableResource):
     group_name="serving",
     owners=["team:data-engineering"],
     kinds={"duckdb", "parquet"},
-    deps=[
-        mart_asset_key("dim_customers"),
-        mart_asset_key("fct_orders"),
-        dg.AssetKey(["ml", "customer_churn_scores"]),
-        dg.AssetKey(["ml", "customer_clv"]),
-    ],
+    deps=[*warehouse_marts.keys, *serving_customer_360.keys, *(key for a in ml_assets for key in a.keys)],
     pool=WAREHOUSE_POOL,
 )
 def bi_warehouse(warehouse: WarehouseResource, serving: ServingResource) -> dg.MaterializeResult:
+    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
+    tables = warehouse.read_frame(
+        "select table_schema || '.' || table_name as name from information_schema.tables "
+        f"where table_schema in ({schemas}) and table_type = 'BASE TABLE' order by name"
+    )["name"].tolist()
     serving_path = Path(serving.serving_path)
-    published = publish_tables(Path(warehouse.path), serving_path, Path(serving.exports_dir), BI_TABLES)
+    published = publish_tables(Path(warehouse.path), serving_path, Path(serving.exports_dir), tables)
     return dg.MaterializeResult(
         metadata={
             "serving_path": dg.MetadataValue.path(str(serving_path)),

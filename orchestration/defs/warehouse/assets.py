@@ -3,7 +3,9 @@
 - `warehouse_staging`: staging and intermediate views, rebuilt whole (cheap; they only define logic).
 - `warehouse_facts`: incremental facts, daily partitioned; a run of any partition range is one
   `dbt build` with the window as `--vars` (half-open), so a two-year UI backfill is a single run.
-- `warehouse_marts`: marts rebuilt whole from the facts.
+- `warehouse_marts`: marts (customers, identity, features, KPIs) rebuilt whole from the facts.
+
+The BI model that joins the model scores (`bi.customer_360`) is built after the models, in `serving`.
 
 dbt tests on these models surface as Dagster asset checks.
 """
@@ -15,18 +17,11 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.partitions import daily_partitions, single_run_backfill, window_dates
-from orchestration.lib.dbt import ClienteleDbtTranslator, dbt_project, window_vars
+from orchestration.lib.dbt import ClienteleDbtTranslator, dbt_build, dbt_project, window_vars
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 PARTITIONED = "tag:partitioned"
 translator = ClienteleDbtTranslator()
-
-
-def _dbt_build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]
-) -> Iterator[Any]:
-    with warehouse.dbt_environment():
-        yield from dbt.cli(["build", *args], context=context).stream()
 
 
 class FactsConfig(dg.Config):
@@ -47,7 +42,7 @@ class FactsConfig(dg.Config):
 def warehouse_staging(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    yield from _dbt_build(context, dbt, warehouse, [])
+    yield from dbt_build(context, dbt, warehouse, [])
 
 
 @dbt_assets(
@@ -68,7 +63,7 @@ def warehouse_facts(
     else:
         start, end = window_dates(context)
         args = ["--vars", window_vars(start, end)]
-    yield from _dbt_build(context, dbt, warehouse, args)
+    yield from dbt_build(context, dbt, warehouse, args)
 
 
 @dbt_assets(
@@ -83,4 +78,4 @@ def warehouse_facts(
 def warehouse_marts(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    yield from _dbt_build(context, dbt, warehouse, [])
+    yield from dbt_build(context, dbt, warehouse, [])
