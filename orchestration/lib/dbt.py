@@ -61,15 +61,21 @@ def dbt_build(
         yield from dbt.cli(["build", "--indirect-selection", "buildable", *args], context=context).stream()
 
 
-def window_vars(start: date, end: date) -> str:
-    """dbt `--vars` for a half-open window of export days [start, end).
+def window_vars(start: date, end: date, lookback_days: int = 0) -> str:
+    """dbt `--vars` for a half-open window of export days [start, end), widened back by `lookback_days`.
 
     The end stays exclusive on purpose: an inclusive `max_date` would load the boundary day in two
-    consecutive runs (the bug the hooli demo shipped).
+    consecutive runs (the bug the hooli demo shipped). The lookback re-reads days whose raw rows a later
+    load may have replaced (the shop database's late commits); the facts rebuild those keys, so it costs
+    rework, never duplicates.
     """
     if end <= start:
         raise ValueError(f"empty partition window [{start}, {end})")
-    return json.dumps({"min_date": start.isoformat(), "max_date": end.isoformat()})
+    if lookback_days < 0:
+        raise ValueError(f"lookback_days must be >= 0, got {lookback_days}")
+    return json.dumps(
+        {"min_date": start.isoformat(), "max_date": end.isoformat(), "lookback_days": lookback_days}
+    )
 
 
 def mart_asset_key(model_name: str) -> dg.AssetKey:

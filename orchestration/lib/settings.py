@@ -15,6 +15,9 @@ from sources.contracts import DEMO_END, DEMO_START
 from sources.shop_database import DEFAULT_TIMEZONE
 
 SHOP_DATABASE_URL_ENV = "CLIENTELE_SHOP_DATABASE_URL"
+# Days before a run's window read again for late data: the shop database's late commits in the raw
+# layer, and the facts built from them. One number, so the facts always cover what a raw load replaced.
+LATE_DATA_LOOKBACK_DAYS = 3
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"

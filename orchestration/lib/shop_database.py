@@ -6,6 +6,7 @@ from datetime import date
 
 import dagster as dg
 
+from orchestration.lib.settings import LATE_DATA_LOOKBACK_DAYS
 from sources.batches import SourceBatch
 from sources.contracts import SourceContract
 from sources.shop_database import DEFAULT_TIMEZONE, RetryPolicy, extract_window
@@ -20,7 +21,7 @@ class ShopDatabaseResource(dg.ConfigurableResource):
 
     url: str
     timezone: str = DEFAULT_TIMEZONE
-    lookback_days: int = 3
+    lookback_days: int = LATE_DATA_LOOKBACK_DAYS
     connect_attempts: int = 5
     retry_base_seconds: float = 2.0
 

@@ -15,6 +15,7 @@ def test_window_is_half_open_with_exclusive_end() -> None:
     assert json.loads(window_vars(date(2024, 3, 1), date(2024, 3, 2))) == {
         "min_date": "2024-03-01",
         "max_date": "2024-03-02",
+        "lookback_days": 0,
     }
 
 
@@ -27,3 +28,10 @@ def test_consecutive_windows_meet_without_overlap() -> None:
 def test_empty_window_is_refused() -> None:
     with pytest.raises(ValueError, match="empty partition window"):
         window_vars(date(2024, 3, 1), date(2024, 3, 1))
+
+
+def test_lookback_is_passed_and_never_negative() -> None:
+    # The facts must re-read the days a shop-database load with the same lookback replaced.
+    assert json.loads(window_vars(date(2024, 3, 5), date(2024, 3, 6), 3))["lookback_days"] == 3
+    with pytest.raises(ValueError, match="lookback_days must be >= 0"):
+        window_vars(date(2024, 3, 1), date(2024, 3, 2), -1)

@@ -18,6 +18,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.partitions import daily_partitions, single_run_backfill, window_dates
 from orchestration.lib.dbt import ClienteleDbtTranslator, dbt_build, dbt_project, window_vars
+from orchestration.lib.settings import LATE_DATA_LOOKBACK_DAYS
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 PARTITIONED = "tag:partitioned"
@@ -25,9 +26,11 @@ translator = ClienteleDbtTranslator()
 
 
 class FactsConfig(dg.Config):
-    """Set `full_refresh` from the launchpad to rebuild the facts from all raw history."""
+    """Set `full_refresh` from the launchpad to rebuild the facts from all raw history; `lookback_days`
+    re-reads that many export days before the window for late data."""
 
     full_refresh: bool = False
+    lookback_days: int = LATE_DATA_LOOKBACK_DAYS
 
 
 @dbt_assets(
@@ -62,7 +65,7 @@ def warehouse_facts(
         args = ["--full-refresh"]
     else:
         start, end = window_dates(context)
-        args = ["--vars", window_vars(start, end)]
+        args = ["--vars", window_vars(start, end, config.lookback_days)]
     yield from dbt_build(context, dbt, warehouse, args)
 
 
