@@ -21,12 +21,16 @@ from orchestration.lib.truth import TruthResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 FEATURES_SQL = "select * from marts.customer_features"
-ORDERS_SQL = "select order_id, customer_id, ordered_at, net_amount from marts.fct_orders"
+# Orders of known customers only: the 'unknown' customer (anonymous purchases) is no one to score.
+ORDERS_SQL = (
+    "select order_id, customer_id, ordered_at, net_amount from marts.fct_orders "
+    "join marts.dim_customers using (customer_id) where not is_unknown_customer"
+)
 # Model steps hold the warehouse pool, so no other step runs beside them: LightGBM may use both cores.
 LIGHTGBM_THREADS = 2
 CHURN_CONFIG = ChurnConfig(train=ChurnTrainConfig(num_threads=LIGHTGBM_THREADS))
 CLV_CONFIG = ClvConfig(train=ClvTrainConfig(num_threads=LIGHTGBM_THREADS))
-_UPSTREAM = [mart_asset_key("customer_features"), mart_asset_key("fct_orders")]
+_UPSTREAM = [mart_asset_key(m) for m in ("customer_features", "fct_orders", "dim_customers")]
 
 
 def _truth_metrics(
@@ -36,8 +40,7 @@ def _truth_metrics(
     if outcomes is None or order_persons is None:
         return {}
     customer_person = (
-        orders.dropna(subset=["customer_id"])
-        .merge(order_persons, on="order_id")
+        orders.merge(order_persons, on="order_id")
         .groupby(["customer_id", "person_id"], as_index=False)
         .agg(n_orders=("order_id", "size"))
     )
