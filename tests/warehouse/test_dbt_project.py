@@ -15,10 +15,8 @@ customer can be resolved to):
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,7 +26,17 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt_runner import (
+    DBT_PROJECT_DIR,
+    WITHOUT_ML,
+    Dbt,
+    all_rows,
+    built_warehouse,
+    customer_of,
+    mart_tables,
+    query,
+    table_rows,
+)
 from raw_fixture import (
     ALICE_EMAIL_HASH,
     CONTRACTS_BY_TABLE,
@@ -36,20 +44,17 @@ from raw_fixture import (
     WINDOW_SPLIT,
     WINDOW_START,
     build_raw_warehouse,
-    fixture_rows,
     insert_rows,
-    unresolved_customer_rows,
 )
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+from orchestration.lib.dbt import window_vars
+
 PII_COLUMNS = {c.name for contract in CONTRACTS_BY_TABLE.values() for c in contract.columns if c.pii}
 LOAD_METADATA = ["_export_date", "_source_file", "_line_number", "_loaded_at"]
 UNKNOWN_CUSTOMER = "unknown"
 
 FCT_ORDERS_QUERY = "select * from marts.fct_orders order by order_id"
 FACTS = ["fct_orders", "fct_order_lines", "fct_refunds", "fct_support_tickets", "fct_marketing_events"]
-# bi.* reads the ML step's score tables, which only the pipeline (or test_kpi_marts) creates
-WITHOUT_ML = ["--exclude", "path:models/bi"]
 # as Dagster builds: a test runs with the build of its last model (fct -> dim_customers in the marts build)
 DAGSTER_TEST_SELECTION = ["--indirect-selection", "buildable"]
 
@@ -59,87 +64,9 @@ LATE_EXPORT_DATE = date(2024, 2, 5)
 LOOKBACK_DAYS = (WINDOW_SPLIT - LATE_EXPORT_DATE).days
 
 
-@dataclass
-class Dbt:
-    """Runs the real dbt in-process against one warehouse file, with its own target and log folders."""
-
-    target_path: Path
-
-    def __call__(self, warehouse: Path, *args: str) -> dbtRunnerResult:
-        os.environ["CLIENTELE_WAREHOUSE_PATH"] = str(warehouse)
-        result = dbtRunner().invoke(
-            [
-                *args,
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(self.target_path),
-                "--log-path",
-                str(self.target_path / "logs"),
-                "--quiet",
-            ]
-        )
-        if not result.success:
-            failures = [
-                f"{r.node.unique_id}: {r.status}: {r.message}"
-                for r in (getattr(result.result, "results", None) or [])
-                if str(r.status) not in {"success", "pass"}
-            ]
-            raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception or failures}")
-        return result
-
-
-def query(warehouse: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(warehouse))
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def mart_tables(warehouse: Path) -> list[str]:
-    rows = query(
-        warehouse,
-        "select table_name from information_schema.tables where table_schema = 'marts' order by 1",
-    )
-    return [name for (name,) in rows]
-
-
-def table_rows(warehouse: Path, table: str) -> list[tuple[Any, ...]]:
-    """Every row and column of a table, in a total order; doubles to 12 significant digits (the order a
-    parallel aggregate adds them in moves the last bits)."""
-    rows = [
-        tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row)
-        for row in query(warehouse, f"select * from {table}")
-    ]
-    return sorted(rows, key=repr)
-
-
-def window_vars(start: date, end: date, lookback_days: int = 0) -> str:
-    # unquoted YAML dates, as a hand-typed `--vars` would carry them
-    return f"{{min_date: {start.isoformat()}, max_date: {end.isoformat()}, lookback_days: {lookback_days}}}"
-
-
-def all_rows() -> list[Any]:
-    return fixture_rows() + unresolved_customer_rows()
-
-
-@pytest.fixture(scope="module")
-def dbt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dbt]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-        env.setenv("CLIENTELE_WAREHOUSE_PATH", "")
-        yield Dbt(target_path=tmp_path_factory.mktemp("dbt_target"))
-
-
 @pytest.fixture(scope="module")
 def full(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
-    build_raw_warehouse(str(warehouse), all_rows())
-    dbt(warehouse, "build", *WITHOUT_ML)
-    return warehouse
+    return built_warehouse(dbt, tmp_path_factory.mktemp("full"), "build", *WITHOUT_ML)
 
 
 @dataclass
@@ -207,16 +134,6 @@ def refreshed(dbt: Dbt, incremental: IncrementalBuild, tmp_path_factory: pytest.
     shutil.copyfile(incremental.warehouse, warehouse)
     dbt(warehouse, "run", "--full-refresh", "--select", "path:models", *WITHOUT_ML)
     return warehouse
-
-
-def customer_of(warehouse: Path, source: str, source_id: str) -> str:
-    rows = query(
-        warehouse,
-        "select customer_id from marts.customer_identity_bridge where source = ? and source_id = ?",
-        [source, source_id],
-    )
-    assert len(rows) == 1, (source, source_id, rows)
-    return str(rows[0][0])
 
 
 def order_rows(captured: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:

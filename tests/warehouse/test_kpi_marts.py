@@ -8,15 +8,14 @@ cohorts start whole, retention flows balance and customer_360 has one row per cu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_runner import Dbt, customer_of, query
 from raw_fixture import build_raw_warehouse
-from test_dbt_project import Dbt, customer_of, query
 
 SCORING_DATE = date(2024, 6, 16)  # the day after the fixture's last orders export
 EARLIER_SCORING_DATE = date(2024, 6, 1)
@@ -54,20 +53,17 @@ def write_scores(warehouse: Path, scored: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def warehouse(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("kpi") / "warehouse.duckdb"
     build_raw_warehouse(str(path))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-        dbt = Dbt(target_path=tmp_path_factory.mktemp("kpi_dbt_target"))
-        # upstream models only run (test_dbt_project tests them); the KPI marts build with their tests
-        upstream = ["+path:models/marts/kpi", "customer_identity_bridge"]
-        dbt(path, "run", "--select", *upstream, "--exclude", "path:models/marts/kpi")
-        dbt(path, "build", "--select", "path:models/marts/kpi")
-        customers = [c for (c,) in query(path, "select customer_id from marts.customer_lifecycle order by 1")]
-        write_scores(path, sorted(set(customers))[1:])  # the first customer has no scores
-        dbt(path, "build", "--select", "customer_360")
-        yield path
+    # upstream models only run (test_dbt_project tests them); the KPI marts build with their tests
+    upstream = ["+path:models/marts/kpi", "customer_identity_bridge"]
+    dbt(path, "run", "--select", *upstream, "--exclude", "path:models/marts/kpi")
+    dbt(path, "build", "--select", "path:models/marts/kpi")
+    customers = [c for (c,) in query(path, "select customer_id from marts.customer_lifecycle order by 1")]
+    write_scores(path, sorted(set(customers))[1:])  # the first customer has no scores
+    dbt(path, "build", "--select", "customer_360")
+    return path
 
 
 def test_lifecycle_segments_every_customer_exactly_once_per_snapshot(warehouse: Path) -> None:

@@ -20,9 +20,16 @@ from typing import Any
 import duckdb
 import psycopg
 import pytest
+from dbt_runner import (
+    WITHOUT_ML,
+    Dbt,
+    built_warehouse,
+    comparable_rows,
+    mart_tables,
+    query,
+    table_rows,
+)
 from psycopg import sql
-from raw_fixture import build_raw_warehouse
-from test_dbt_project import WITHOUT_ML, Dbt, all_rows, mart_tables, query, table_rows
 
 PG_HOST = os.environ.get("CLIENTELE_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CLIENTELE_PG_PORT", "5432"))
@@ -108,10 +115,7 @@ def copy_raw_schema(source: Path, dbname: str) -> None:
 def postgres_table_rows(dbname: str, table: str) -> list[tuple[Any, ...]]:
     with connect(dbname) as pg, pg.cursor() as cursor:
         cursor.execute(sql.SQL("select * from {}").format(sql.Identifier("marts", table)))
-        rows = [
-            tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row) for row in cursor.fetchall()
-        ]
-    return sorted(rows, key=repr)
+        return comparable_rows(cursor.fetchall())
 
 
 def postgres_mart_tables(dbname: str) -> list[str]:
@@ -129,19 +133,9 @@ def server() -> None:
 
 
 @pytest.fixture(scope="module")
-def dbt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dbt]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-        yield Dbt(target_path=tmp_path_factory.mktemp("dbt_target_pg"))
-
-
-@pytest.fixture(scope="module")
 def duckdb_build(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
-    build_raw_warehouse(str(warehouse), all_rows())
     # the DuckDB build itself is tested in test_dbt_project; here it is the reference
-    dbt(warehouse, "run", *WITHOUT_ML)
-    return warehouse
+    return built_warehouse(dbt, tmp_path_factory.mktemp("duckdb"), "run", *WITHOUT_ML)
 
 
 @pytest.fixture(scope="module")
