@@ -94,6 +94,17 @@ def _record_shape(parsed: SourceBatch, present: Iterable[str], hint: str = "") -
     parsed.missing_columns = tuple(name for name in contract.column_names if name not in present)
 
 
+def _keep_record(parsed: SourceBatch, line_number: int, raw: str, values: Iterable[str | None]) -> None:
+    """Add a readable record to the batch: its locator, its raw text, and its values in `parsed.columns` order.
+
+    The one place every format keeps a record, so the locators, raw texts and columns stay aligned.
+    """
+    parsed.line_numbers.append(line_number)
+    parsed.raw_records.append(raw)
+    for column, value in zip(parsed.columns.values(), values, strict=True):
+        column.append(value)
+
+
 def _delimiter_hint(header: list[str], declared: str) -> str:
     """A hint when a one-field header would split on another common delimiter."""
     if len(header) != 1:
@@ -163,11 +174,8 @@ def _parse_csv(text: str, parsed: SourceBatch) -> None:
             reason = f"expected {len(header)} fields, found {len(record)}"
             parsed.quarantined.append(QuarantinedRecord(start + 1, raw, reason))
             continue
-        parsed.line_numbers.append(start + 1)
-        parsed.raw_records.append(raw)
-        for name, values in parsed.columns.items():
-            value = record[positions[name]] if name in positions else None
-            values.append(value if value != "" else None)
+        fields = (record[positions[name]] if name in positions else "" for name in parsed.columns)
+        _keep_record(parsed, start + 1, raw, (field or None for field in fields))  # an empty field is absent
 
 
 def _number_text(value: int | float | Decimal) -> str:
@@ -211,10 +219,7 @@ def _parse_jsonl(text: str, parsed: SourceBatch) -> None:
             parsed.quarantined.append(QuarantinedRecord(line_number, line, reason))
             continue
         seen_keys.update(dict.fromkeys(document))
-        parsed.line_numbers.append(line_number)
-        parsed.raw_records.append(line)
-        for name, values in parsed.columns.items():
-            values.append(_scalar_text(document.get(name)))
+        _keep_record(parsed, line_number, line, (_scalar_text(document.get(name)) for name in parsed.columns))
     # JSON lines have no header: a required column no line carries means the export changed shape.
     if parsed.line_numbers:
         _record_shape(parsed, seen_keys)
@@ -267,10 +272,7 @@ def _parse_parquet(path: Path, parsed: SourceBatch) -> None:
             reason = f"fields hold values that are not scalars: {', '.join(held)}"
             parsed.quarantined.append(QuarantinedRecord(row + 1, raw, reason))
             continue
-        parsed.line_numbers.append(row + 1)
-        parsed.raw_records.append(raw)
-        for name, values in parsed.columns.items():
-            values.append(texts[name][row])
+        _keep_record(parsed, row + 1, raw, (texts[name][row] for name in parsed.columns))
 
 
 def export_day_fingerprints(landing_dir: Path, contracts: tuple[SourceContract, ...]) -> dict[str, str]:
