@@ -1,45 +1,23 @@
-"""Fixtures every test folder may use: a fresh PostgreSQL database on the machine's real server.
-
-The server is CLIENTELE_TEST_PG_URL (default: the CI machine's 127.0.0.1:5432, trust auth). Each test
-gets its own database, dropped afterwards, so tests never meet each other's tables or a server's other
-data. Without a server the tests skip with the reason, except under CI=true, where an unreachable
-server is a failure: CI must never pass by skipping the real thing.
-"""
+"""Fixtures every test folder may use: fresh PostgreSQL databases (see `tests/postgres_server.py`)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
-TEST_SERVER_URL = os.environ.get("CLIENTELE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _server_or_skip() -> None:
-    try:
-        with psycopg.connect(TEST_SERVER_URL, connect_timeout=5):
-            return
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL test server {TEST_SERVER_URL} unreachable: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+from tests.postgres_server import fresh_database
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """The URL of a new, empty database on the test server; dropped (with its connections) afterwards."""
-    _server_or_skip()
-    name = f"clientele_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(TEST_SERVER_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(TEST_SERVER_URL, dbname=name)
-    finally:
-        with psycopg.connect(TEST_SERVER_URL, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    """A new, empty database for one test."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A new, empty database shared by one test module (for an expensive build several tests read)."""
+    with fresh_database() as url:
+        yield url

@@ -5,15 +5,13 @@ DuckDB fixture's raw tables (the loader's DDL from `sources.contracts`, types ma
 same rows, `dbt build --target postgres` runs in-process, and every mart table is compared, every row and
 column, with the DuckDB build of the same fixture. The database is dropped afterwards.
 
-Without a reachable server the module is skipped, except under CI=true, where it fails: CI must test Postgres.
+The database comes from tests/postgres_server.py: without a reachable server the module is skipped, except under
+CI=true, where it fails: CI must test Postgres.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +29,7 @@ from dbt_runner import (
 )
 from psycopg import sql
 
-PG_HOST = os.environ.get("CLIENTELE_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("CLIENTELE_PG_PORT", "5432"))
-PG_USER = os.environ.get("CLIENTELE_PG_USER", "postgres")
-PG_PASSWORD = os.environ.get("CLIENTELE_PG_PASSWORD", "")
+from tests.postgres_server import dbt_postgres_environment
 
 # DuckDB raw column types (sources.contracts, the loader's metadata columns) -> Postgres
 DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
@@ -56,24 +51,8 @@ def postgres_type(duckdb_type: str) -> str:
     return PG_TYPES[duckdb_type]
 
 
-def connect(dbname: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, password=PG_PASSWORD, dbname=dbname, connect_timeout=5
-    )
-
-
-def require_server() -> None:
-    try:
-        connect("postgres").close()
-    except psycopg.OperationalError as error:
-        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} (user {PG_USER}) is unreachable: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; under CI=true the Postgres build must run")
-        pytest.skip(reason)
-
-
-def copy_raw_schema(source: Path, dbname: str) -> None:
-    """Create schema raw in `dbname` with the DuckDB file's raw tables (columns in order) and rows."""
+def copy_raw_schema(source: Path, url: str) -> None:
+    """Create schema raw in the database at `url` with the DuckDB file's raw tables (columns in order) and rows."""
     duck = duckdb.connect(str(source))
     try:
         tables = [
@@ -82,7 +61,7 @@ def copy_raw_schema(source: Path, dbname: str) -> None:
                 "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
             ).fetchall()
         ]
-        with connect(dbname) as pg, pg.cursor() as cursor:
+        with psycopg.connect(url) as pg, pg.cursor() as cursor:
             cursor.execute("create schema raw")
             for table in tables:
                 columns = duck.execute(
@@ -112,24 +91,19 @@ def copy_raw_schema(source: Path, dbname: str) -> None:
         duck.close()
 
 
-def postgres_table_rows(dbname: str, table: str) -> list[tuple[Any, ...]]:
-    with connect(dbname) as pg, pg.cursor() as cursor:
+def postgres_table_rows(url: str, table: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as pg, pg.cursor() as cursor:
         cursor.execute(sql.SQL("select * from {}").format(sql.Identifier("marts", table)))
         return comparable_rows(cursor.fetchall())
 
 
-def postgres_mart_tables(dbname: str) -> list[str]:
-    with connect(dbname) as pg, pg.cursor() as cursor:
+def postgres_mart_tables(url: str) -> list[str]:
+    with psycopg.connect(url) as pg, pg.cursor() as cursor:
         cursor.execute(
             "select table_name from information_schema.tables "
             "where table_schema = 'marts' and table_type = 'BASE TABLE' order by 1"
         )
         return [name for (name,) in cursor.fetchall()]
-
-
-@pytest.fixture(scope="module")
-def server() -> None:
-    require_server()
 
 
 @pytest.fixture(scope="module")
@@ -139,22 +113,16 @@ def duckdb_build(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def postgres_build(server: None, dbt: Dbt, duckdb_build: Path) -> Iterator[str]:
-    dbname = f"clientele_dbt_test_{uuid.uuid4().hex[:12]}"
-    with connect("postgres") as admin:
-        admin.autocommit = True
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-    try:
-        copy_raw_schema(duckdb_build, dbname)
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("CLIENTELE_PG_DATABASE", dbname)
-            env.setenv("CLIENTELE_PG_SCHEMA", "public")
-            dbt(duckdb_build, "build", "--target", "postgres", *WITHOUT_ML)
-        yield dbname
-    finally:
-        with connect("postgres") as admin:
-            admin.autocommit = True
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+def postgres_build(module_postgres_url: str, dbt: Dbt, duckdb_build: Path) -> str:
+    copy_raw_schema(duckdb_build, module_postgres_url)
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {
+            **dbt_postgres_environment(module_postgres_url),
+            "CLIENTELE_PG_SCHEMA": "public",
+        }.items():
+            env.setenv(name, value)
+        dbt(duckdb_build, "build", "--target", "postgres", *WITHOUT_ML)
+    return module_postgres_url
 
 
 def test_postgres_build_has_every_mart(postgres_build: str, duckdb_build: Path) -> None:
