@@ -53,12 +53,12 @@ def dbt_build(
 ) -> Iterator[Any]:
     """`dbt build` of the asset's selection against the resource's warehouse file, streaming events.
 
-    Tests run with the build that makes the last of their models (`buildable`): a relationship test from
-    `bi.customer_360` to `marts.dim_customers` belongs to the later build, not the marts build, where
-    customer_360 does not exist yet.
+    dbt's default (eager) indirect selection decides which tests run, the same rule dagster-dbt uses to
+    declare the asset checks, so every test that runs is a declared check; the selections themselves put
+    each test in the build that makes the last of its models (see `defs/warehouse/assets.py`).
     """
     with warehouse.dbt_environment():
-        yield from dbt.cli(["build", "--indirect-selection", "buildable", *args], context=context).stream()
+        yield from dbt.cli(["build", *args], context=context).stream()
 
 
 def window_vars(start: date, end: date, lookback_days: int = 0) -> str:

@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import pytest
 import yaml
@@ -47,6 +48,7 @@ from raw_fixture import (
     insert_rows,
 )
 
+from orchestration.defs.warehouse.assets import warehouse_facts, warehouse_marts
 from orchestration.lib.dbt import window_vars
 
 PII_COLUMNS = {c.name for contract in CONTRACTS_BY_TABLE.values() for c in contract.columns if c.pii}
@@ -55,8 +57,13 @@ UNKNOWN_CUSTOMER = "unknown"
 
 FCT_ORDERS_QUERY = "select * from marts.fct_orders order by order_id"
 FACTS = ["fct_orders", "fct_order_lines", "fct_refunds", "fct_support_tickets", "fct_marketing_events"]
-# as Dagster builds: a test runs with the build of its last model (fct -> dim_customers in the marts build)
-DAGSTER_TEST_SELECTION = ["--indirect-selection", "buildable"]
+
+
+def dagster_selection(build: dg.AssetsDefinition) -> list[str]:
+    """The `--select`/`--exclude` of one of Dagster's dbt builds, so the tests build exactly as it does."""
+    tags = build.op.tags
+    return ["--select", tags["dagster_dbt/select"], "--exclude", tags["dagster_dbt/exclude"]]
+
 
 # The incremental path's windows: the first split in two, the held-back (late) export day inside the second
 FIRST_WINDOW_SPLIT = date(2024, 1, 25)
@@ -90,9 +97,7 @@ def incremental(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Increment
         dbt(
             warehouse,
             "build",
-            "--select",
-            "tag:partitioned",
-            *DAGSTER_TEST_SELECTION,
+            *dagster_selection(warehouse_facts),
             "--vars",
             window_vars(start, end, lookback_days),
         )
@@ -117,12 +122,7 @@ def incremental(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Increment
     dbt(
         warehouse,
         "build",
-        "--select",
-        "path:models/marts",
-        "--exclude",
-        "tag:partitioned",
-        *DAGSTER_TEST_SELECTION,
-        *WITHOUT_ML,
+        *dagster_selection(warehouse_marts),
     )
     return IncrementalBuild(warehouse=warehouse, fct_orders=captured)
 
