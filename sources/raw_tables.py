@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 import duckdb
 import pyarrow as pa
@@ -134,6 +135,26 @@ def _incoming_table(contract: SourceContract, files: list[SourceBatch], key: byt
     return pa.table(arrays)
 
 
+class Replace(StrEnum):
+    """What a load replaces inside its window of export days.
+
+    DAYS: every row of the window. A landing file is the whole export of its day, so a re-delivered day
+    is the truth for that day.
+    KEYS: only the rows of keys the batches carry. A database extract holds each row's current version
+    only: a row updated again after the window is absent from it, and its earlier version in the window
+    must stay until the day holding the new one is loaded.
+    """
+
+    DAYS = "days"
+    KEYS = "keys"
+
+
+def _same_key(contract: SourceContract, stored: str) -> str:
+    """SQL: an incoming record (`checked_records`, text) has the key of the `stored` expression's row."""
+    pairs = [f"checked_records.{k} = cast({stored.format(k)} as varchar)" for k in contract.key]
+    return f"exists (select 1 from checked_records where {' and '.join(pairs)})"
+
+
 def load_window(
     con: duckdb.DuckDBPyConnection,
     contract: SourceContract,
@@ -141,8 +162,10 @@ def load_window(
     window_start: date,
     window_end: date,
     pii_key: bytes,
+    replace: Replace = Replace.DAYS,
 ) -> LoadResult:
-    """Replace export days [window_start, window_end) of the source's raw table with `files`, atomically."""
+    """Replace export days [window_start, window_end) of the source's raw table with `files`, atomically:
+    the whole window, or only the keys the batches carry (`replace`)."""
     outside = [f.origin for f in files if not window_start <= f.export_date < window_end]
     if outside:
         raise ValueError(f"files outside the window [{window_start}, {window_end}): {outside}")
@@ -152,6 +175,14 @@ def load_window(
     typed_columns = [f"try_cast({c.name} as {c.type}) as {c.name}" for c in contract.columns]
     typed_columns += [hash_column(c.name) for c in contract.columns if c.pii]
     window = "between ? and ?::date - 1"
+    only_keys = {
+        Replace.DAYS: ("", ""),
+        Replace.KEYS: (
+            f" and {_same_key(contract, table + '.{}')}",
+            f" and {_same_key(contract, f'json_extract_string({QUARANTINE_TABLE}.raw_record, ' + repr('$.{}') + ')')}",
+        ),
+    }
+    raw_keys, quarantined_keys = only_keys[replace]
     ensure_raw_schema(con, (contract,))
     con.register("incoming_records", incoming)
     try:
@@ -163,14 +194,14 @@ def load_window(
         con.unregister("incoming_records")
     con.execute("begin transaction")
     try:
-        con.execute(f"delete from {table} where _export_date {window}", [window_start, window_end])
+        con.execute(f"delete from {table} where _export_date {window}{raw_keys}", [window_start, window_end])
         inserted = con.execute(
             f"insert into {table} select {', '.join(typed_columns)}, "
             f"_export_date, _source_file, _line_number, ?::timestamp from checked_records where _reason = ''",
             [loaded_at],
         ).fetchone()
         con.execute(
-            f"delete from {QUARANTINE_TABLE} where source = ? and export_date {window}",
+            f"delete from {QUARANTINE_TABLE} where source = ? and export_date {window}{quarantined_keys}",
             [contract.raw_table, window_start, window_end],
         )
         con.execute(
@@ -187,10 +218,14 @@ def load_window(
             con.executemany(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?)", structural)
         rows_loaded = inserted[0] if inserted else 0
         rows_read = sum(f.rows_read for f in files)
-        rows_quarantined = con.execute(
-            f"select count(*) from {QUARANTINE_TABLE} where source = ? and export_date {window}",
-            [contract.raw_table, window_start, window_end],
-        ).fetchone()[0]  # type: ignore[index]
+        if replace is Replace.DAYS:  # the window is this load's alone: count what the table now holds
+            rows_quarantined = con.execute(
+                f"select count(*) from {QUARANTINE_TABLE} where source = ? and export_date {window}",
+                [contract.raw_table, window_start, window_end],
+            ).fetchone()[0]  # type: ignore[index]
+        else:  # other loads' rows share the window: count this load's own
+            rejected = con.execute("select count(*) from checked_records where _reason <> ''").fetchone()
+            rows_quarantined = len(structural) + (rejected[0] if rejected else 0)
         if rows_read != rows_loaded + rows_quarantined:
             raise RuntimeError(
                 f"{table}: row accounting broken for [{window_start}, {window_end}): read {rows_read}, "

@@ -57,23 +57,34 @@ def safe_address(url: str) -> str:
     )
 
 
-def _text_of(column: str, column_type: str) -> sql.Composable:
+def _local_time(column: str, database_type: str) -> sql.Composable:
+    """SQL for a timestamp column as local wall-clock time: an instant (`timestamptz`) converted to the
+    business zone; a `timestamp` without zone taken as already local, as shops that store one mean."""
+    if database_type == "timestamp with time zone":
+        return sql.SQL("({} at time zone %(tz)s)").format(sql.Identifier(column))
+    return sql.Identifier(column)
+
+
+def _text_of(column: str, contract_type: str, database_type: str) -> sql.Composable:
     """SQL for a column's value as the text a landing file would carry (timestamps in local time)."""
-    name = sql.Identifier(column)
-    upper = column_type.upper()
+    upper = contract_type.upper()
     if upper == "TIMESTAMP":
-        return sql.SQL("to_char({} at time zone %(tz)s, 'YYYY-MM-DD HH24:MI:SS.US')").format(name)
+        return sql.SQL("to_char({}, 'YYYY-MM-DD HH24:MI:SS.US')").format(_local_time(column, database_type))
     if upper == "BOOLEAN":
-        return sql.SQL("case when {0} then 'true' when not {0} then 'false' end").format(name)
-    return sql.SQL("{}::text").format(name)
+        return sql.SQL("case when {0} then 'true' when not {0} then 'false' end").format(
+            sql.Identifier(column)
+        )
+    return sql.SQL("{}::text").format(sql.Identifier(column))
 
 
-def _table_columns(cursor: psycopg.Cursor, contract: SourceContract) -> set[str]:
+def _table_columns(cursor: psycopg.Cursor, contract: SourceContract) -> dict[str, str]:
+    """Column name -> PostgreSQL data type of the contract's shop table (empty when there is no table)."""
     cursor.execute(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = %s and table_name = %s",
         [SHOP_SCHEMA, contract.name],
     )
-    return {name for (name,) in cursor.fetchall()}
+    return dict(cursor.fetchall())
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -101,6 +112,9 @@ def extract_days(
     connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     connection.read_only = True
     with connection.transaction(), connection.cursor() as cursor:
+        # The session's zone is the business's, so a `timestamp` without zone compared with the window's
+        # instants is read as local time too.
+        cursor.execute(sql.SQL("set local time zone {}").format(sql.Literal(timezone)))
         present = _table_columns(cursor, contract)
         if not present:
             raise ShopDatabaseError(f"{origin}: table not found")
@@ -108,14 +122,16 @@ def extract_days(
         if missing:
             raise ShopDatabaseError(f"{origin}: required columns missing: {', '.join(missing)}")
         selected = [
-            _text_of(c.name, c.type) if c.name in present else sql.SQL("null::text") for c in contract.columns
+            _text_of(c.name, c.type, present[c.name]) if c.name in present else sql.SQL("null::text")
+            for c in contract.columns
         ]
         version = sql.Identifier(contract.version_column)
         query = sql.SQL(
-            "select greatest(({version} at time zone %(tz)s)::date, %(first_day)s), {values} from {table} "
+            "select greatest({local_version}::date, %(first_day)s), {values} from {table} "
             "where ({version} >= %(start)s or %(initial)s) and {version} < %(end)s order by {key}"
         ).format(
             version=version,
+            local_version=_local_time(contract.version_column, present[contract.version_column]),
             values=sql.SQL(", ").join(selected),
             table=sql.Identifier(SHOP_SCHEMA, contract.name),
             key=sql.SQL(", ").join(sql.Identifier(k) for k in contract.key),
@@ -131,7 +147,7 @@ def extract_days(
             },
         )
         rows = cursor.fetchall()
-    added = tuple(sorted(present - set(contract.column_names)))
+    added = tuple(sorted(set(present) - set(contract.column_names)))
     absent = tuple(c for c in contract.column_names if c not in present)
     batches = {
         start + timedelta(days=i): SourceBatch(

@@ -16,7 +16,8 @@ class ShopDatabaseResource(dg.ConfigurableResource):
     """Where and how to extract sales: `url` is bound to `EnvVar("CLIENTELE_SHOP_DATABASE_URL")`.
 
     `lookback_days` re-extracts that many days before each window, for rows committed after their day
-    was extracted; the retry settings ride out a database restart before a run fails.
+    was extracted (the facts' `FactsConfig.lookback_days` must be at least as long, or they never see
+    those rows; both default to LATE_DATA_LOOKBACK_DAYS); the retry settings ride out a database restart before a run fails.
     """
 
     url: str

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +23,7 @@ from sources.contracts import ORDERS, SALES_SOURCES, SourceContract
 from sources.demo.generator import DemoConfig, generate
 from sources.demo.shop_database import seed_shop_database, shop_table_ddl
 from sources.landing import read_landing_file
-from sources.raw_tables import load_window, raw_table_name
+from sources.raw_tables import Replace, load_window, raw_table_name
 from sources.shop_database import RetryPolicy, ShopDatabaseError, extract_window
 
 KEY = b"test-key"
@@ -152,6 +153,50 @@ def test_late_commit_is_picked_up_by_the_lookback_without_duplicates(
         assert raw_rows(con) == before_rerun
 
 
+def test_a_row_updated_after_the_window_keeps_its_earlier_version(tmp_path: Path, postgres_url: str) -> None:
+    # The run for the 4th re-reads the 1st..4th; O3, loaded on the 3rd, was updated again just after the
+    # 4th ended, so the extract no longer has it there. Its version of the 3rd must stay until the 5th loads.
+    warehouse = tmp_path / "warehouse.duckdb"
+    create_shop_tables(postgres_url)
+    insert_order(postgres_url, "O3", "2025-03-03 10:00:00+01")
+    assert materialize_orders(postgres_url, warehouse, "2025-03-03", lookback_days=3).success
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute("update shop.orders set updated_at = '2025-03-05 00:10:00+01', order_total = 11")
+    assert materialize_orders(postgres_url, warehouse, "2025-03-04", lookback_days=3).success
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute("select order_id, order_total, _export_date from raw.sales_orders").fetchall() == [
+            ("O3", Decimal("10.00"), date(2025, 3, 3))
+        ]
+    assert materialize_orders(postgres_url, warehouse, "2025-03-05", lookback_days=3).success
+    with duckdb.connect(str(warehouse)) as con:
+        # the 5th's run re-reads the 3rd too: the key's new version replaces the old one, never beside it
+        assert con.execute("select order_id, order_total, _export_date from raw.sales_orders").fetchall() == [
+            ("O3", Decimal("11.00"), date(2025, 3, 5))
+        ]
+
+
+def test_timestamp_without_time_zone_is_read_as_local_time(postgres_url: str) -> None:
+    # Some shops store wall-clock `timestamp`s: they are local times, neither shifted nor moved a day.
+    create_shop_tables(postgres_url)
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute(
+            "alter table shop.orders alter column updated_at type timestamp, alter column ordered_at type timestamp"
+        )
+        for order_id, local in [("O-early", "2025-03-05 00:30:00"), ("O-late", "2025-03-05 23:30:00")]:
+            connection.execute(
+                "insert into shop.orders (order_id, channel, ordered_at, currency, order_total, updated_at)"
+                " values (%s, 'web', %s, 'EUR', 1, %s)",
+                [order_id, local, local],
+            )
+    batches = extract_window(postgres_url, ORDERS, date(2025, 3, 4), date(2025, 3, 7), BERLIN)
+    by_day = {b.export_date: b.columns["updated_at"] for b in batches}
+    assert by_day == {
+        date(2025, 3, 4): [],
+        date(2025, 3, 5): ["2025-03-05 00:30:00.000000", "2025-03-05 23:30:00.000000"],
+        date(2025, 3, 6): [],
+    }
+
+
 def test_unreachable_database_fails_after_retries_without_writing(tmp_path: Path, postgres_url: str) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     create_shop_tables(postgres_url)
@@ -221,6 +266,12 @@ def test_added_column_is_recorded_and_a_value_that_does_not_fit_is_quarantined(p
     ).fetchall()
     assert line == 2 and '"order_id": "O2"' in raw
     assert reason == "field order_total: '12.345' is not a valid DECIMAL(12,2)"
+    # Loading the extract again by key (as the assets do) replaces both the row and the quarantined one.
+    for _ in range(2):
+        again = load_window(con, ORDERS, batches, date(2025, 5, 10), date(2025, 5, 11), KEY, Replace.KEYS)
+        assert (again.rows_read, again.rows_loaded, again.rows_quarantined) == (2, 1, 1)
+    assert con.execute("select count(*) from raw.sales_orders").fetchone() == (1,)
+    assert con.execute("select count(*) from raw.quarantine").fetchone() == (1,)
 
 
 def test_definitions_extract_sales_from_the_database_when_its_url_is_set(postgres_url: str) -> None:

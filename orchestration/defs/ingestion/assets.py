@@ -19,7 +19,7 @@ from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 from sources.contracts import ALL_SOURCES, SALES_SOURCES, SourceContract
 from sources.pii import pii_key
-from sources.raw_tables import LoadResult, load_window
+from sources.raw_tables import LoadResult, Replace, load_window
 
 MAX_QUARANTINE_SHARE_ENV = "CLIENTELE_MAX_QUARANTINE_SHARE"
 DEFAULT_MAX_QUARANTINE_SHARE = 0.02
@@ -118,7 +118,8 @@ def build_shop_database_asset(contract: SourceContract, calendar_start: date) ->
 
     The run's window is widened by the resource's lookback (never before the calendar's first day, which
     takes the shop's whole history before it), and the whole widened window is extracted before anything
-    is written, then replaced in one transaction.
+    is written. The load replaces the keys it extracted, not whole days: a row updated again after the
+    window is missing from the extract, and its earlier version must stay until its new day is loaded.
     """
 
     @_raw_asset(contract, "Extracted from the shop's PostgreSQL database by updated_at.", "postgres")
@@ -129,7 +130,7 @@ def build_shop_database_asset(contract: SourceContract, calendar_start: date) ->
         first = max(start - timedelta(days=shop_database.lookback_days), calendar_start)
         batches = shop_database.read_window(contract, first, end, initial=first == calendar_start)
         with warehouse.connect() as con:
-            result = load_window(con, contract, batches, first, end, pii_key())
+            result = load_window(con, contract, batches, first, end, pii_key(), Replace.KEYS)
         versions = (v for b in batches for v in b.columns[contract.version_column] if v is not None)
         return _load_output(
             context, result, watermark=max(versions, default=None), lookback_days=shop_database.lookback_days

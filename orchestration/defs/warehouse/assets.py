@@ -33,7 +33,8 @@ translator = ClienteleDbtTranslator()
 
 class FactsConfig(dg.Config):
     """Set `full_refresh` from the launchpad to rebuild the facts from all raw history; `lookback_days`
-    re-reads that many export days before the window for late data."""
+    re-reads that many export days before the window for late data: at least the shop database's lookback,
+    whose loads replace those days (both default to LATE_DATA_LOOKBACK_DAYS)."""
 
     full_refresh: bool = False
     lookback_days: int = LATE_DATA_LOOKBACK_DAYS
