@@ -10,10 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from orchestration.lib.settings import DBT_PROJECT_DIR
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 # The manifest is built by `make manifest` (dbt parse) at build/test time; loading the code location
 # only reads it.
@@ -46,6 +52,23 @@ class ClienteleDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:analytics-engineering"]
+
+
+def warehouse_dbt_assets(name: str, select: str, exclude: str = "", **partitioning: Any) -> Any:
+    """`@dbt_assets` for one of the warehouse's dbt builds: this project, its translator, the writer pool.
+
+    `partitioning` takes `partitions_def` and `backfill_policy` for the partitioned build.
+    """
+    return dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=select,
+        exclude=exclude,
+        dagster_dbt_translator=ClienteleDbtTranslator(),
+        pool=WAREHOUSE_POOL,
+        name=name,
+        **partitioning,
+    )
 
 
 def dbt_build(

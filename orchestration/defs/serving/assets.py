@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource
 
 from orchestration.defs.ml.assets import ml_assets
-from orchestration.defs.warehouse.assets import translator, warehouse_marts
-from orchestration.lib.dbt import dbt_build, dbt_project
+from orchestration.defs.warehouse.assets import warehouse_marts
+from orchestration.lib.dbt import dbt_build, warehouse_dbt_assets
 from orchestration.lib.publish import headline_figures, publish_tables
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
@@ -19,14 +19,7 @@ from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 PUBLISHED_SCHEMAS = ("marts", "bi", "ml")
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="path:models/bi",
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
-    name="serving_customer_360",
-)
+@warehouse_dbt_assets("serving_customer_360", "path:models/bi")
 def serving_customer_360(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource
 
 from orchestration.defs.partitions import daily_partitions, single_run_backfill, window_dates
-from orchestration.lib.dbt import ClienteleDbtTranslator, dbt_build, dbt_project, window_vars
+from orchestration.lib.dbt import dbt_build, warehouse_dbt_assets, window_vars
 from orchestration.lib.settings import LATE_DATA_LOOKBACK_DAYS
-from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.lib.warehouse import WarehouseResource
 
 PARTITIONED = "tag:partitioned"
 # Each dbt test must run in the build that makes the last of its models, or it judges yesterday's table.
@@ -28,7 +28,6 @@ PARTITIONED = "tag:partitioned"
 # build and named in the marts build, whose models are the marts' tables (the facts are incremental).
 FACTS_TO_CUSTOMERS = "tag:facts_to_customers"
 MARTS_BUILD = f"path:models/marts,config.materialized:table {FACTS_TO_CUSTOMERS}"
-translator = ClienteleDbtTranslator()
 
 
 class FactsConfig(dg.Config):
@@ -40,14 +39,8 @@ class FactsConfig(dg.Config):
     lookback_days: int = LATE_DATA_LOOKBACK_DAYS
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="path:models/staging path:models/intermediate",
-    exclude=PARTITIONED,
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
-    name="warehouse_staging",
+@warehouse_dbt_assets(
+    "warehouse_staging", "path:models/staging path:models/intermediate", exclude=PARTITIONED
 )
 def warehouse_staging(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -55,16 +48,12 @@ def warehouse_staging(
     yield from dbt_build(context, dbt, warehouse, [])
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=PARTITIONED,
+@warehouse_dbt_assets(
+    "warehouse_facts",
+    PARTITIONED,
     exclude=FACTS_TO_CUSTOMERS,
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
-    name="warehouse_facts",
 )
 def warehouse_facts(
     context: dg.AssetExecutionContext, config: FactsConfig, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -77,15 +66,8 @@ def warehouse_facts(
     yield from dbt_build(context, dbt, warehouse, args)
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=MARTS_BUILD,
-    exclude="path:models/bi",  # customer_360's tests wait for its own build, after the models
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
-    name="warehouse_marts",
-)
+# customer_360's tests wait for its own build, after the models
+@warehouse_dbt_assets("warehouse_marts", MARTS_BUILD, exclude="path:models/bi")
 def warehouse_marts(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
