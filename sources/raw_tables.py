@@ -9,6 +9,7 @@ crash half-way leaves the table as one consistent version, never doubled and nev
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -149,10 +150,24 @@ class Replace(StrEnum):
     KEYS = "keys"
 
 
-def _same_key(contract: SourceContract, stored: str) -> str:
-    """SQL: an incoming record (`checked_records`, text) has the key of the `stored` expression's row."""
-    pairs = [f"checked_records.{k} = cast({stored.format(k)} as varchar)" for k in contract.key]
-    return f"exists (select 1 from checked_records where {' and '.join(pairs)})"
+def _same_key(contract: SourceContract, stored: Callable[[str], str]) -> str:
+    """SQL: an incoming record (`checked_records`, text) has the key of the stored row, whose key column
+    `k` is the expression `stored(k)`."""
+    pairs = [f"checked_records.{k} = cast({stored(k)} as varchar)" for k in contract.key]
+    return f" and exists (select 1 from checked_records where {' and '.join(pairs)})"
+
+
+def newest_versions_sql(contract: SourceContract) -> str:
+    """SQL for the newest raw version of every key (contract columns, in key order), picked as staging
+    picks it: by the version column, then export day, then line."""
+    key = ", ".join(contract.key)
+    return (
+        f"select {', '.join(contract.column_names)} from ("
+        f"  select *, row_number() over (partition by {key}"
+        f"    order by {contract.version_column} desc, _export_date desc, _line_number desc) as _newest"
+        f"  from {raw_table_name(contract)}"
+        f") where _newest = 1 order by {key}"
+    )
 
 
 def load_window(
@@ -175,14 +190,12 @@ def load_window(
     typed_columns = [f"try_cast({c.name} as {c.type}) as {c.name}" for c in contract.columns]
     typed_columns += [hash_column(c.name) for c in contract.columns if c.pii]
     window = "between ? and ?::date - 1"
-    only_keys = {
-        Replace.DAYS: ("", ""),
-        Replace.KEYS: (
-            f" and {_same_key(contract, table + '.{}')}",
-            f" and {_same_key(contract, f'json_extract_string({QUARANTINE_TABLE}.raw_record, ' + repr('$.{}') + ')')}",
-        ),
-    }
-    raw_keys, quarantined_keys = only_keys[replace]
+    raw_keys = quarantined_keys = ""
+    if replace is Replace.KEYS:
+        raw_keys = _same_key(contract, lambda k: f"{table}.{k}")
+        quarantined_keys = _same_key(
+            contract, lambda k: f"json_extract_string({QUARANTINE_TABLE}.raw_record, '$.{k}')"
+        )
     ensure_raw_schema(con, (contract,))
     con.register("incoming_records", incoming)
     try:

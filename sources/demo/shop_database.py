@@ -21,21 +21,20 @@ from psycopg import sql
 
 from sources.contracts import DEMO_END, DEMO_START, SALES_SOURCES, SourceContract
 from sources.landing import read_landing_file
-from sources.raw_tables import load_window, raw_table_name
+from sources.raw_tables import load_window, newest_versions_sql
 from sources.shop_database import DEFAULT_TIMEZONE, SHOP_SCHEMA, safe_address
 
 # The demo seeds with a fixed key: the throw-away hashes are never kept.
 _SEED_PII_KEY = b"demo-seed"
 
 
-def postgres_type(duckdb_type: str) -> str:
-    """The shop's column type for a contract type; timestamps are instants (timestamptz) as in most shops."""
+def postgres_type(duckdb_type: str, zoned_timestamps: bool = True) -> str:
+    """The PostgreSQL type of a DuckDB column type. A shop's timestamps are instants (`timestamptz`), as in
+    most shops; `zoned_timestamps=False` keeps wall-clock `timestamp`s, as the warehouse's raw layer has."""
     upper = duckdb_type.upper()
-    if upper == "VARCHAR":
-        return "text"
     if upper == "TIMESTAMP":
-        return "timestamptz"
-    return duckdb_type.lower()
+        return "timestamptz" if zoned_timestamps else "timestamp"
+    return {"VARCHAR": "text", "DOUBLE": "double precision"}.get(upper, duckdb_type.lower())
 
 
 def shop_table_ddl(contract: SourceContract) -> sql.Composed:
@@ -66,14 +65,7 @@ def _current_versions(
     days = [start + timedelta(days=i) for i in range((end - start).days)]
     batches = [read_landing_file(contract, contract.file_for(landing_dir, day), day) for day in days]
     result = load_window(con, contract, batches, start, end, _SEED_PII_KEY)
-    columns = ", ".join(contract.column_names)
-    rows = con.execute(
-        f"select {columns} from ("
-        f"  select *, row_number() over (partition by {', '.join(contract.key)} "
-        f"    order by {contract.version_column} desc, _export_date desc, _line_number desc) as _newest"
-        f"  from {raw_table_name(contract)}"
-        f") where _newest = 1"
-    ).fetchall()
+    rows = con.execute(newest_versions_sql(contract)).fetchall()
     return rows, result.rows_quarantined
 
 

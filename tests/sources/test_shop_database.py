@@ -23,7 +23,7 @@ from sources.contracts import ORDERS, SALES_SOURCES, SourceContract
 from sources.demo.generator import DemoConfig, generate
 from sources.demo.shop_database import seed_shop_database, shop_table_ddl
 from sources.landing import read_landing_file
-from sources.raw_tables import Replace, load_window, raw_table_name
+from sources.raw_tables import Replace, load_window, newest_versions_sql, raw_table_name
 from sources.shop_database import RetryPolicy, ShopDatabaseError, extract_window
 
 KEY = b"test-key"
@@ -50,12 +50,7 @@ def insert_order(url: str, order_id: str, updated_at: str, total: str = "10.00")
 
 def current_versions(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> list[tuple[object, ...]]:
     """The newest raw version of every key, as staging would pick it, contract columns only."""
-    return con.execute(
-        f"select {', '.join(contract.column_names)} from ("
-        f"  select *, row_number() over (partition by {', '.join(contract.key)}"
-        f"    order by {contract.version_column} desc, _export_date desc, _line_number desc) as newest"
-        f"  from {raw_table_name(contract)}) where newest = 1 order by {', '.join(contract.key)}"
-    ).fetchall()
+    return con.execute(newest_versions_sql(contract)).fetchall()
 
 
 def raw_rows(con: duckdb.DuckDBPyConnection, contract: SourceContract = ORDERS) -> list[tuple[object, ...]]:

@@ -11,7 +11,6 @@ CI=true, where it fails: CI must test Postgres.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +28,8 @@ from dbt_runner import (
 )
 from psycopg import sql
 
+from sources.demo.shop_database import postgres_type
 from tests.postgres_server import dbt_postgres_environment
-
-# DuckDB raw column types (sources.contracts, the loader's metadata columns) -> Postgres
-DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
-PG_TYPES = {
-    "VARCHAR": "varchar",
-    "BIGINT": "bigint",
-    "INTEGER": "integer",
-    "BOOLEAN": "boolean",
-    "DATE": "date",
-    "TIMESTAMP": "timestamp",
-    "DOUBLE": "double precision",
-}
-
-
-def postgres_type(duckdb_type: str) -> str:
-    decimal = DECIMAL.fullmatch(duckdb_type)
-    if decimal:
-        return f"numeric({decimal.group(1)},{decimal.group(2)})"
-    return PG_TYPES[duckdb_type]
 
 
 def copy_raw_schema(source: Path, url: str) -> None:
@@ -74,7 +55,9 @@ def copy_raw_schema(source: Path, url: str) -> None:
                     sql.SQL("create table {} ({})").format(
                         target,
                         sql.SQL(", ").join(
-                            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(postgres_type(kind)))
+                            sql.SQL("{} {}").format(
+                                sql.Identifier(name), sql.SQL(postgres_type(kind, zoned_timestamps=False))
+                            )
                             for name, kind in columns
                         ),
                     )
