@@ -5,12 +5,12 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
-export CLIENTELE_DATA_DIR ?= $(CURDIR)/data
-export CLIENTELE_WAREHOUSE_PATH ?= $(CLIENTELE_DATA_DIR)/warehouse/clientele.duckdb
+# The deployment (docs/configuration.md): the demo's unless you name your own.
+export CLIENTELE_CONFIG ?= $(CURDIR)/sources/demo/clientele.yml
 DEMO_CUSTOMERS ?= 5000
 DEMO_SEED ?= 7
 
-.PHONY: run test ui lint typecheck manifest demo-data pipeline clean env
+.PHONY: run test ui lint typecheck manifest demo-data import pipeline clean env
 
 env: $(VENV)/.installed
 
@@ -27,17 +27,25 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp orchestration/dagster.yaml $@
 
-# dbt's manifest is built here, at build time, so code-location loads never parse the project.
+# dbt's manifest is built here, at build time, so code-location loads never parse the project (parsing
+# opens no warehouse, but the profile names one).
 manifest: env
-	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
+	cd dbt_project && CLIENTELE_WAREHOUSE_PATH=$${CLIENTELE_WAREHOUSE_PATH:-parse-only.duckdb} \
+		../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
 
 # With CLIENTELE_SHOP_DATABASE_URL set, the demo's sales also go into that PostgreSQL database (schema
 # `shop`, replaced) and the pipeline extracts them from there instead of from the landing files.
 demo-data: env
-	$(BIN)/python -m sources.demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out $(CLIENTELE_DATA_DIR)
+	$(BIN)/python -m sources.demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 	@if [ -n "$$CLIENTELE_SHOP_DATABASE_URL" ]; then \
-		$(BIN)/python -m sources.demo.shop_database --landing $(CLIENTELE_DATA_DIR)/landing --url "$$CLIENTELE_SHOP_DATABASE_URL"; \
+		$(BIN)/python -m sources.demo.shop_database --url "$$CLIENTELE_SHOP_DATABASE_URL"; \
 	fi
+
+# Your own flat transactions file into the landing folder, as the configuration maps it:
+#   CLIENTELE_CONFIG=docs/examples/cdnow.yml make import FILE=../shared/data/CDNOW_sample.txt
+import: env
+	@test -n "$(FILE)" || { echo "usage: make import FILE=<transactions file> (columns mapped in CLIENTELE_CONFIG)"; exit 2; }
+	$(BIN)/python -m sources.transactions $(FILE)
 
 pipeline: env manifest $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m orchestration.run_all

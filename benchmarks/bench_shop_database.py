@@ -23,8 +23,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from sources.contracts import DEMO_END, DEMO_START, SALES_SOURCES
-from sources.demo.generator import DemoConfig, generate
+from sources.contracts import SALES_SOURCES
+from sources.demo.config import demo_config
+from sources.demo.generator import DEMO_END, DEMO_START, DemoConfig, generate
 from sources.demo.shop_database import seed_shop_database
 from sources.landing import read_landing_file
 from sources.raw_tables import load_window
@@ -65,7 +66,7 @@ def main() -> None:
             for contract in SALES_SOURCES:
                 extract_s, batches = _median_seconds(
                     lambda c=contract: extract_window(
-                        url, c, DEMO_START, DEMO_END, "Europe/Berlin", initial=True
+                        url, c, DEMO_START, DEMO_END, demo_config().calendar.timezone, initial=True
                     ),
                     args.repeats,
                 )

@@ -6,14 +6,15 @@ Importing this package does not import GX (about ten seconds); the first validat
 
 from expectations.report import ExpectationOutcome, OutcomeStatus, ValidationReport
 from expectations.runner import validate_frame
-from expectations.suites import SUITES, DerivedColumn, TableSuite
+from expectations.suites import DerivedColumn, GateVocabulary, TableSuite, table_suites
 
 __all__ = [
-    "SUITES",
     "DerivedColumn",
     "ExpectationOutcome",
+    "GateVocabulary",
     "OutcomeStatus",
     "TableSuite",
     "ValidationReport",
+    "table_suites",
     "validate_frame",
 ]

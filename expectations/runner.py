@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from expectations.report import ExpectationOutcome, OutcomeStatus, ValidationReport
-from expectations.suites import SUITES, TableSuite, expectation_columns
+from expectations.suites import TableSuite, expectation_columns
 
 if TYPE_CHECKING:
     from great_expectations.core.batch_definition import BatchDefinition
@@ -73,17 +73,14 @@ def _ephemeral_pandas_source() -> PandasDatasource:
 _session = _GxSession()
 
 
-def validate_frame(frame: pd.DataFrame, suite_name: str) -> ValidationReport:
-    """Validate `frame` (one gated table, read whole) against the suite `suite_name` from `SUITES`.
+def validate_frame(frame: pd.DataFrame, spec: TableSuite) -> ValidationReport:
+    """Validate `frame` (one gated table, read whole) against its suite (`table_suites(...)[table]`).
 
     A column the suite reads but the frame lacks fails that column's `expect_column_to_exist`, and
     the rules needing it are reported NOT_RUN: a missing column is the table breaking its contract,
     to be fixed upstream like bad data, while GX itself worked. Only an exception inside GX is an
     ERROR. The caller's frame is not modified.
     """
-    if suite_name not in SUITES:
-        raise KeyError(f"no suite named {suite_name!r}; known suites: {', '.join(sorted(SUITES))}")
-    spec = SUITES[suite_name]
     import great_expectations as gx
 
     expectations = spec.expectations()

@@ -1,13 +1,16 @@
 """The quality suites as code: what each table the pipeline gates must satisfy, one GX suite per table.
 
-Great Expectations takes about ten seconds to import, so this module only imports it inside the
-builders: reading `SUITES` (names, PII declarations) stays cheap for code that never validates.
+The business vocabularies a suite checks (currencies, channels, regions, ...) are the deployment's,
+passed in as a `GateVocabulary`; only the pipeline's own vocabularies (risk bands, deciles) are fixed
+here. Great Expectations takes about ten seconds to import, so this module only imports it inside the
+builders: building `table_suites(...)` (names, PII declarations) stays cheap for code that never validates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +24,24 @@ if TYPE_CHECKING:
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARG = "column_list"
 
-REGIONS = ("north", "south", "east", "west", "capital")
-AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-LOYALTY_TIERS = ("none", "bronze", "silver", "gold")
-CHANNELS = ("web", "store")
-CURRENCIES = ("EUR",)
 RISK_BANDS = ("low", "medium", "high")
 CLV_DECILES = tuple(range(1, 11))
+NO_LOYALTY_TIER = "none"  # the tier of a customer without a card
+
+
+@dataclass(frozen=True)
+class GateVocabulary:
+    """The values a deployment accepts (its configuration's `currency` and `vocabulary`). A vocabulary
+    left as None is not checked; `loyalty_tiers` are the card tiers, `none` (no card) always passes."""
+
+    currencies: tuple[str, ...]
+    channels: tuple[str, ...]
+    regions: tuple[str, ...] | None = None
+    age_bands: tuple[str, ...] | None = None
+    loyalty_tiers: tuple[str, ...] | None = None
+
+
+SuiteRules = Callable[["GateVocabulary"], Sequence["Expectation"]]
 
 # Amounts are DECIMAL(12,2) in the warehouse and float64 once read into pandas, so an exact equality
 # between computed money columns would fail on float noise: half a cent is the honest tolerance.
@@ -127,9 +141,17 @@ def _not_empty() -> Expectation:
     return gxe.ExpectTableRowCountToBeBetween(min_value=1)
 
 
-def _dim_customers() -> list[Expectation]:
+def _in_set(column: str, values: tuple[str, ...] | None) -> list[Expectation]:
+    """Non-null values of `column` are among `values`; nothing to check when the vocabulary is open."""
     import great_expectations.expectations as gxe
 
+    return [] if values is None else [gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(values))]
+
+
+def _dim_customers(vocabulary: GateVocabulary) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    tiers = None if vocabulary.loyalty_tiers is None else (NO_LOYALTY_TIER, *vocabulary.loyalty_tiers)
     return [
         _not_empty(),
         *_key("customer_id"),
@@ -145,9 +167,9 @@ def _dim_customers() -> list[Expectation]:
         # Refunds can exceed what a customer still pays in a window; a few negative totals are real.
         gxe.ExpectColumnValuesToBeBetween(column="lifetime_net_revenue", min_value=0, mostly=0.99),
         # Null segments are allowed (unknown), so only non-null values are checked against the set.
-        gxe.ExpectColumnValuesToBeInSet(column="region", value_set=list(REGIONS)),
-        gxe.ExpectColumnValuesToBeInSet(column="age_band", value_set=list(AGE_BANDS)),
-        gxe.ExpectColumnValuesToBeInSet(column="loyalty_tier", value_set=list(LOYALTY_TIERS)),
+        *_in_set("region", vocabulary.regions),
+        *_in_set("age_band", vocabulary.age_bands),
+        *_in_set("loyalty_tier", tiers),
     ]
 
 
@@ -163,7 +185,7 @@ NET_AMOUNT_GAP = DerivedColumn(
 )
 
 
-def _fct_orders() -> list[Expectation]:
+def _fct_orders(vocabulary: GateVocabulary) -> list[Expectation]:
     import great_expectations.expectations as gxe
 
     return [
@@ -178,45 +200,48 @@ def _fct_orders() -> list[Expectation]:
             column_A="gross_amount", column_B="refunded_amount", or_equal=True
         ),
         gxe.ExpectColumnValuesToBeBetween(column=NET_AMOUNT_GAP.name, min_value=0, max_value=MONEY_TOLERANCE),
-        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=list(CHANNELS)),
-        gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=list(CURRENCIES)),
+        *_in_set("channel", vocabulary.channels),
+        *_in_set("currency", vocabulary.currencies),
     ]
 
 
-def _customer_churn_scores() -> list[Expectation]:
+def _customer_churn_scores(vocabulary: GateVocabulary) -> list[Expectation]:
     import great_expectations.expectations as gxe
 
     return [
         _not_empty(),
         *_key("customer_id"),
         # A scored row without its score or band is useless to BI, and range rules skip nulls.
-        *_not_null("churn_probability", "risk_band", "model_version"),
+        *_not_null("churn_probability", "horizon_days", "risk_band", "model_version"),
         gxe.ExpectColumnValuesToBeBetween(column="churn_probability", min_value=0, max_value=1),
         gxe.ExpectColumnValuesToBeInSet(column="risk_band", value_set=list(RISK_BANDS)),
     ]
 
 
-def _customer_clv() -> list[Expectation]:
+def _customer_clv(vocabulary: GateVocabulary) -> list[Expectation]:
     import great_expectations.expectations as gxe
 
     return [
         _not_empty(),
         *_key("customer_id"),
-        *_not_null("predicted_revenue_365d", "clv_decile"),
-        gxe.ExpectColumnValuesToBeBetween(column="predicted_revenue_365d", min_value=0),
+        *_not_null("predicted_revenue", "horizon_days", "clv_decile"),
+        gxe.ExpectColumnValuesToBeBetween(column="predicted_revenue", min_value=0),
         # A set rather than a 1..10 range: a decile is a whole number, and a range would let 5.5 pass.
         gxe.ExpectColumnValuesToBeInSet(column="clv_decile", value_set=list(CLV_DECILES)),
     ]
 
 
-SUITES: Mapping[str, TableSuite] = MappingProxyType(
-    {
-        suite.table: suite
-        for suite in (
-            TableSuite(table="dim_customers", define=_dim_customers),
-            TableSuite(table="fct_orders", define=_fct_orders, derived_columns=(NET_AMOUNT_GAP,)),
-            TableSuite(table="customer_churn_scores", define=_customer_churn_scores),
-            TableSuite(table="customer_clv", define=_customer_clv),
-        )
-    }
-)
+def table_suites(vocabulary: GateVocabulary) -> Mapping[str, TableSuite]:
+    """One suite per gated table, by table name, checking the deployment's `vocabulary`."""
+    tables: tuple[tuple[str, SuiteRules, tuple[DerivedColumn, ...]], ...] = (
+        ("dim_customers", _dim_customers, ()),
+        ("fct_orders", _fct_orders, (NET_AMOUNT_GAP,)),
+        ("customer_churn_scores", _customer_churn_scores, ()),
+        ("customer_clv", _customer_clv, ()),
+    )
+    return MappingProxyType(
+        {
+            table: TableSuite(table=table, define=partial(rules, vocabulary), derived_columns=derived)
+            for table, rules, derived in tables
+        }
+    )

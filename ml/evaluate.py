@@ -47,8 +47,14 @@ def gini_coefficient(actual: ArrayLike, predicted: ArrayLike) -> float:
 def normalized_gini(actual: ArrayLike, predicted: ArrayLike) -> float:
     """Gini of the predicted ranking divided by the Gini of the perfect ranking: 1.0 = perfect order,
     0 = random, -1.0 = reversed. Only the order of `predicted` matters, not its scale, which is what a
-    CLV model is judged on when it is used to pick the most valuable customers."""
-    return gini_coefficient(actual, predicted) / gini_coefficient(actual, actual)
+    CLV model is judged on when it is used to pick the most valuable customers.
+
+    Raises ValueError as `gini_coefficient` does, and if all `actual` values are equal (no order to rank).
+    """
+    perfect = gini_coefficient(actual, actual)
+    if perfect == 0:
+        raise ValueError("normalized_gini needs actual values that are not all equal")
+    return gini_coefficient(actual, predicted) / perfect
 
 
 def top_decile_lift(actual: ArrayLike, score: ArrayLike, fraction: float = 0.1) -> float:
@@ -85,48 +91,3 @@ def calibration_summary(actual: ArrayLike, predicted: ArrayLike, n_bins: int = 1
         .agg(n=("actual", "size"), mean_predicted=("predicted", "mean"), mean_actual=("actual", "mean"))
         .reset_index()
     )
-
-
-def majority_person(customer_person: pd.DataFrame) -> pd.DataFrame:
-    """For each customer_id the person_id with the most orders (ties: the smallest person_id).
-
-    `customer_person` has customer_id, person_id, n_orders; repeated (customer, person) rows are summed.
-    Returns customer_id (str), person_id, one row per customer.
-    """
-    totals = (
-        customer_person.assign(customer_id=customer_person["customer_id"].astype(str))
-        .groupby(["customer_id", "person_id"])["n_orders"]
-        .sum()
-        .reset_index()
-    )
-    ranked = totals.sort_values(
-        ["customer_id", "n_orders", "person_id"], ascending=[True, False, True], kind="stable"
-    )
-    return ranked.drop_duplicates("customer_id")[["customer_id", "person_id"]].reset_index(drop=True)
-
-
-def evaluate_against_truth(
-    scores: pd.DataFrame, customer_person: pd.DataFrame, outcomes: pd.DataFrame
-) -> dict[str, float | int]:
-    """Score quality against what people really did after the scoring date.
-
-    `scores` has customer_id and churn_probability and/or predicted_revenue_365d (one row per customer);
-    `customer_person` (customer_id, person_id, n_orders) maps each customer to its majority person;
-    `outcomes` (person_id, purchases_next_90d, revenue_next_365d, ...) is the truth per person.
-    Returns n_scored, n_matched (customers with a person and an outcome) and, for the score columns
-    present, churn_auc (truth: purchases_next_90d == 0) and clv_normalized_gini (truth: revenue_next_365d).
-    """
-    matched = (
-        scores.assign(customer_id=scores["customer_id"].astype(str))
-        .merge(majority_person(customer_person), on="customer_id", how="inner")
-        .merge(outcomes, on="person_id", how="inner")
-    )
-    metrics: dict[str, float | int] = {"n_scored": len(scores), "n_matched": len(matched)}
-    if "churn_probability" in matched:
-        churned = (matched["purchases_next_90d"] == 0).astype("int8")
-        metrics["churn_auc"] = roc_auc(churned, matched["churn_probability"])
-    if "predicted_revenue_365d" in matched:
-        metrics["clv_normalized_gini"] = normalized_gini(
-            matched["revenue_next_365d"], matched["predicted_revenue_365d"]
-        )
-    return metrics

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml.features import as_ids
 from ml.train import TrainedModel
 
 BIAS_COLUMN = "bias"
@@ -56,7 +57,7 @@ def reason_codes(model: TrainedModel, frame: pd.DataFrame, top_k: int = 3) -> pd
     contributions = feature_contributions(model, frame)[list(model.features)].to_numpy()
     values = model.model_input(frame)
     top = np.argsort(-contributions, axis=1, kind="stable")[:, :top_k]
-    reasons = pd.DataFrame({"customer_id": frame["customer_id"].astype(str).to_numpy()})
+    reasons = pd.DataFrame({"customer_id": as_ids(frame["customer_id"]).reset_index(drop=True)})
     rows = np.arange(len(frame))
     for rank in range(top.shape[1]):
         feature_index = top[:, rank]
@@ -70,7 +71,7 @@ def reason_codes(model: TrainedModel, frame: pd.DataFrame, top_k: int = 3) -> pd
                     f"{feature}={text} ({amount:+.2f})"
                     for text, amount in zip(shown, contribution[chosen], strict=True)
                 ]
-        reasons[f"reason_{rank + 1}"] = column.to_numpy()
+        reasons[f"reason_{rank + 1}"] = pd.Series(column.to_numpy(), dtype="str")
     return reasons
 
 
@@ -89,17 +90,31 @@ def explain_churn_scores(
         .sort_values(["churn_probability", "customer_id"], ascending=[False, True], kind="stable")
         .head(settings.max_customers)
     )
-    chosen_ids = set(selected["customer_id"].astype(str))
-    to_explain = features_at_scoring.loc[features_at_scoring["customer_id"].astype(str).isin(chosen_ids)]
+    chosen = as_ids(features_at_scoring["customer_id"]).isin(as_ids(selected["customer_id"]))
+    to_explain = features_at_scoring.loc[chosen.to_numpy()]
     explained = (
         reason_codes(model, to_explain, settings.top_k)
         if len(to_explain)
-        else pd.DataFrame(columns=["customer_id", *settings.reason_columns()])
+        else no_reasons(to_explain["customer_id"], settings)
     )
-    return (
-        scores[["customer_id"]]
-        .astype(str)
-        .merge(explained, on="customer_id", how="left", validate="one_to_one")
+    return no_reasons(scores["customer_id"], settings)[["customer_id"]].merge(
+        explained, on="customer_id", how="left", validate="one_to_one"
+    )
+
+
+def no_reasons(customer_ids: pd.Series, plan: ReasonCodePlan | None = None) -> pd.DataFrame:
+    """customer_id plus the plan's reason columns, all null: what a customer without reasons gets (a
+    customer outside the plan, or every customer when the run-rate fallback scored)."""
+    settings = plan or ReasonCodePlan()
+    ids = as_ids(customer_ids).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            **{
+                column: pd.Series(np.nan, index=ids.index, dtype="str")
+                for column in settings.reason_columns()
+            },
+        }
     )
 
 

@@ -1,4 +1,5 @@
-"""The model's feature list and the one function that turns a `customer_features` frame into model input.
+"""The model's feature list, the one function that turns a `customer_features` frame into model input, and
+the one representation of ids and dates that every `ml` join, sort and hash uses.
 
 Training and scoring both go through `prepare_features`, so a column is cast, and a category encoded,
 the same way on both sides; the category levels seen in training travel with the model.
@@ -40,38 +41,33 @@ CATEGORICAL_FEATURES: tuple[str, ...] = ("loyalty_tier", "region", "age_band", "
 
 FEATURES: tuple[str, ...] = NUMERIC_FEATURES + BOOLEAN_FEATURES + CATEGORICAL_FEATURES
 
-# Levels known from the business domain; the other categoricals take their levels from training data.
-FIXED_CATEGORY_LEVELS: Mapping[str, tuple[str, ...]] = {
-    "loyalty_tier": ("none", "bronze", "silver", "gold"),
-}
+# Ids are text: pandas' default string dtype, NaN for null. Every id goes through `as_ids` before a join.
+ID_DTYPE = pd.StringDtype(na_value=np.nan)
 
 CategoryLevels = Mapping[str, Sequence[str]]
 
 
 def category_levels_from(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
-    """Category levels for every categorical feature: the fixed domain levels, else the sorted non-null
-    values seen in `frame` (the training rows). Sorted so the encoding does not depend on row order."""
-    _require_columns(frame, CATEGORICAL_FEATURES)
-    levels: dict[str, tuple[str, ...]] = {}
-    for column in CATEGORICAL_FEATURES:
-        if column in FIXED_CATEGORY_LEVELS:
-            levels[column] = FIXED_CATEGORY_LEVELS[column]
-        else:
-            levels[column] = tuple(sorted(frame[column].dropna().astype(str).unique()))
-    return levels
+    """Category levels for every categorical feature: the sorted non-null values seen in `frame` (the
+    training rows). Sorted so the encoding does not depend on row order; LightGBM splits categoricals as
+    unordered sets, so the order carries no meaning either."""
+    require_columns(frame, CATEGORICAL_FEATURES)
+    return {
+        column: tuple(sorted(frame[column].dropna().astype(str).unique())) for column in CATEGORICAL_FEATURES
+    }
 
 
 def prepare_features(frame: pd.DataFrame, category_levels: CategoryLevels | None = None) -> pd.DataFrame:
     """Validate and type a `customer_features` frame; one output row per input row, same order.
 
-    Returns the key columns (customer_id as str, snapshot_date as datetime64[ns]) followed by `FEATURES`:
+    Returns the key columns (as `normalize_keys` gives them) followed by `FEATURES`:
     numerics and booleans as float64 (null -> NaN), categoricals as pandas Categorical with exactly
     `category_levels` (default: `category_levels_from(frame)`); values outside the levels become NaN,
     so a region first seen at scoring time is scored as "missing" instead of failing the run.
 
     Raises ValueError naming any missing column, or if (customer_id, snapshot_date) is not unique.
     """
-    _require_columns(frame, KEY_COLUMNS + FEATURES)
+    require_columns(frame, KEY_COLUMNS + FEATURES)
     levels = category_levels_from(frame) if category_levels is None else category_levels
     missing_levels = [column for column in CATEGORICAL_FEATURES if column not in levels]
     if missing_levels:
@@ -81,7 +77,7 @@ def prepare_features(frame: pd.DataFrame, category_levels: CategoryLevels | None
     if prepared.duplicated(list(KEY_COLUMNS)).any():
         raise ValueError("feature frame has duplicate (customer_id, snapshot_date) rows")
     for column in NUMERIC_FEATURES:
-        prepared[column] = pd.to_numeric(frame[column]).to_numpy(dtype="float64", na_value=np.nan)
+        prepared[column] = as_float64(frame[column])
     for column in BOOLEAN_FEATURES:
         prepared[column] = frame[column].astype("boolean").to_numpy(dtype="float64", na_value=np.nan)
     for column in CATEGORICAL_FEATURES:
@@ -92,22 +88,57 @@ def prepare_features(frame: pd.DataFrame, category_levels: CategoryLevels | None
 
 
 def normalize_keys(frame: pd.DataFrame) -> pd.DataFrame:
-    """The key columns of `frame` in the one representation every `ml` join uses (customer_id as str,
-    snapshot_date as datetime64[ns]), same index; the warehouse may hand over other date resolutions."""
-    _require_columns(frame, KEY_COLUMNS)
+    """The key columns of `frame` in the one representation every `ml` join uses, same index:
+    customer_id through `as_ids`, snapshot_date through `as_timestamps`."""
+    require_columns(frame, KEY_COLUMNS)
     return pd.DataFrame(
-        {"customer_id": frame["customer_id"].astype(str), "snapshot_date": snapshot_dates_of(frame)},
+        {"customer_id": as_ids(frame["customer_id"]), "snapshot_date": snapshot_dates_of(frame)},
         index=frame.index,
     )
 
 
 def snapshot_dates_of(frame: pd.DataFrame) -> pd.Series:
-    """The snapshot_date column of `frame` as datetime64[ns], same index (the date half of `normalize_keys`)."""
-    _require_columns(frame, ("snapshot_date",))
-    return pd.to_datetime(frame["snapshot_date"]).astype("datetime64[ns]")
+    """The snapshot_date column of `frame` through `as_timestamps`, same index (the date half of
+    `normalize_keys`)."""
+    require_columns(frame, ("snapshot_date",))
+    return as_timestamps(frame["snapshot_date"])
 
 
-def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+def as_ids(values: pd.Series) -> pd.Series:
+    """Ids (customer_id, order_id) as text of dtype `ID_DTYPE`, same index; null stays null.
+
+    The warehouse may hand over object, `str`, `string[pyarrow]` or Arrow strings, or integers; each
+    becomes the same text, so a join never meets two representations of one id. Whole numbers become
+    their digits: 7 and 7.0 (an integer column that picked up a null turns float) are both '7'. Text is
+    kept as it is, so '00001' and '1' stay two customers.
+    """
+    if pd.api.types.is_float_dtype(values.dtype):
+        present = values.dropna()
+        if (present == np.floor(present)).all():
+            values = values.astype("Int64")
+    return values.astype(ID_DTYPE)
+
+
+def as_timestamps(values: pd.Series) -> pd.Series:
+    """Dates or date-times as tz-naive datetime64[ns], same index: python dates, Timestamps, any
+    datetime64 resolution, Arrow dates and timestamps all give the same values.
+
+    Raises ValueError for time-zone-aware values: the marts hold local wall-clock times, and silently
+    converting a zone would move orders across day boundaries.
+    """
+    converted = pd.to_datetime(values)
+    if isinstance(converted.dtype, pd.DatetimeTZDtype):
+        raise ValueError(f"{values.name} must be time-zone-naive, got {converted.dtype}")
+    return converted.astype("datetime64[ns]")
+
+
+def as_float64(values: pd.Series) -> np.ndarray:
+    """Numbers (any numeric, nullable or Arrow dtype) as a float64 array with NaN for null."""
+    return pd.to_numeric(values).to_numpy(dtype="float64", na_value=np.nan)
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str = "feature frame") -> None:
+    """Raise ValueError naming every column of `columns` that `frame` (called `what`) lacks."""
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise ValueError(f"feature frame is missing required columns: {', '.join(missing)}")
+        raise ValueError(f"{what} is missing required columns: {', '.join(missing)}")

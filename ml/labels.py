@@ -12,12 +12,14 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ml.features import normalize_keys
+from ml.features import as_float64, as_ids, as_timestamps, normalize_keys, require_columns
 
+ORDER_COLUMNS: tuple[str, ...] = ("customer_id", "ordered_at", "net_amount")
 CHURN_LABEL = "churned"
 CLV_LABEL = "future_net_revenue"
+# Library defaults only: every function and config takes the horizon as a parameter.
 DEFAULT_CHURN_HORIZON_DAYS = 90
-CLV_HORIZON_DAYS = 365
+DEFAULT_CLV_HORIZON_DAYS = 365
 
 
 def labelable_snapshot_dates(
@@ -81,7 +83,7 @@ def clv_labels(
     snapshots: pd.DataFrame,
     orders: pd.DataFrame,
     observed_until: pd.Timestamp,
-    horizon_days: int = CLV_HORIZON_DAYS,
+    horizon_days: int = DEFAULT_CLV_HORIZON_DAYS,
 ) -> pd.DataFrame:
     """CLV label per (customer_id, snapshot_date): net revenue in [T, T + horizon_days), currency units.
 
@@ -98,13 +100,14 @@ def _cumulative_orders(orders: pd.DataFrame) -> pd.DataFrame:
 
     Orders sharing a timestamp are merged first so that an as-of lookup never lands inside a tie.
     """
+    require_columns(orders, ORDER_COLUMNS, "orders frame")
     known = orders.loc[orders["customer_id"].notna()]
     per_instant = (
         pd.DataFrame(
             {
-                "customer_id": known["customer_id"].astype(str).to_numpy(),
-                "ordered_at": pd.to_datetime(known["ordered_at"]).astype("datetime64[ns]").to_numpy(),
-                "net_amount": pd.to_numeric(known["net_amount"]).to_numpy(dtype="float64", na_value=np.nan),
+                "customer_id": as_ids(known["customer_id"]),
+                "ordered_at": as_timestamps(known["ordered_at"]),
+                "net_amount": as_float64(known["net_amount"]),
             }
         )
         .groupby(["customer_id", "ordered_at"], sort=True)
@@ -123,8 +126,13 @@ def _totals_before(
     customer_ids: pd.Series, instants: pd.Series, history: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
     """Order count and net revenue of each customer strictly before the paired instant."""
+    # Series, not arrays: an array of no ids would come back as object dtype and fail the join on dtype.
     queries = pd.DataFrame(
-        {"customer_id": customer_ids.to_numpy(), "at": instants.to_numpy(), "row": np.arange(len(instants))}
+        {
+            "customer_id": customer_ids.reset_index(drop=True),
+            "at": instants.reset_index(drop=True),
+            "row": np.arange(len(instants)),
+        }
     ).sort_values("at", kind="stable")
     matched = pd.merge_asof(
         queries,

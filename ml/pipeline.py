@@ -4,6 +4,11 @@ Time semantics: everything is relative to `scoring_date`. Orders are taken to be
 snapshot T is a training row only if its label window [T, T + horizon) ends on or before the scoring date;
 the scoring-date snapshot itself is scored. Orders at or after the scoring date are never read, which
 makes a backfill for a past date see exactly what a run on that date saw.
+
+Which model scores: LightGBM when `ml.train.lightgbm_blocker` finds the labelled history enough to train
+on, else the run-rate baseline of `ml.baseline`, which needs no labels. Either way every customer at the
+scoring snapshot is scored, and the result says which model scored and why (`model_kind`,
+`fallback_reason`), so too short a history degrades the scores instead of stopping the pipeline.
 """
 
 from __future__ import annotations
@@ -13,13 +18,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ml.explain import ReasonCodePlan, explain_churn_scores
-from ml.features import snapshot_dates_of
-from ml.labels import CLV_HORIZON_DAYS, churn_labels, clv_labels, labelable_snapshot_dates
-from ml.score import RISK_BANDS, RiskBands, score_churn, score_clv, scoring_snapshot
-from ml.train import ChurnTrainConfig, ClvTrainConfig, TrainedModel, train_churn_model, train_clv_model
+from ml.baseline import RunRateModel, run_rate_model
+from ml.explain import ReasonCodePlan, explain_churn_scores, no_reasons
+from ml.features import FEATURES, KEY_COLUMNS, as_ids, require_columns, snapshot_dates_of
+from ml.labels import ORDER_COLUMNS, churn_labels, clv_labels, labelable_snapshot_dates
+from ml.model import ModelKind, Task
+from ml.score import RISK_BANDS, RiskBands, score_churn_rows, score_clv_rows, snapshot_rows
+from ml.train import (
+    ChurnTrainConfig,
+    ClvTrainConfig,
+    TrainedModel,
+    lightgbm_blocker,
+    train_churn_model,
+    train_clv_model,
+)
 
-Metrics = dict[str, float | int | str]
+Metrics = dict[str, float | int | str | None]
+FittedModel = TrainedModel | RunRateModel
 
 
 @dataclass(frozen=True)
@@ -42,23 +57,38 @@ class ClvConfig:
 
 
 @dataclass(frozen=True)
-class ChurnResult:
-    """`scores`: customer_id, scoring_date, churn_probability, risk_band, model_version, reason_1..reason_3
-    (null outside the reason-code plan), one row per customer at the scoring snapshot."""
+class ScoringResult:
+    """What one run produced: `scores` (one row per customer at the scoring snapshot), the `model` that
+    scored them, `fallback_reason` (None when LightGBM scored, else why the run-rate model did) and
+    `metrics` for the run's metadata.
+
+    `metrics` always holds model_kind and fallback_reason as strings ('' when LightGBM scored),
+    model_version, horizon_days and n_scored; after LightGBM also its validation metrics (None where the
+    validation snapshot leaves one undefined, with validation_notes saying why), best_iteration, row and
+    snapshot counts, first_training_snapshot and validation_snapshot.
+    """
 
     scores: pd.DataFrame
-    model: TrainedModel
+    model: FittedModel
+    fallback_reason: str | None
     metrics: Metrics
+
+    @property
+    def model_kind(self) -> ModelKind:
+        """'lightgbm' or 'run_rate': which model scored."""
+        return self.model.kind
 
 
 @dataclass(frozen=True)
-class ClvResult:
-    """`scores`: customer_id, scoring_date, predicted_revenue_365d, clv_decile, model_version, one row per
-    customer at the scoring snapshot."""
+class ChurnResult(ScoringResult):
+    """`scores`: customer_id, scoring_date, horizon_days, churn_probability, risk_band, model_version,
+    reason_1..reason_3 (null outside the reason-code plan, and always null from the run-rate model).
+    `metrics` add n_explained and n_low_risk, n_medium_risk, n_high_risk."""
 
-    scores: pd.DataFrame
-    model: TrainedModel
-    metrics: Metrics
+
+@dataclass(frozen=True)
+class ClvResult(ScoringResult):
+    """`scores`: customer_id, scoring_date, horizon_days, predicted_revenue, clv_decile, model_version."""
 
 
 def fit_and_score_churn(
@@ -67,43 +97,90 @@ def fit_and_score_churn(
     scoring_date: pd.Timestamp,
     config: ChurnConfig | None = None,
 ) -> ChurnResult:
-    """Train the churn model on every fully labelled snapshot before `scoring_date`, then score and explain
-    the snapshot at `scoring_date`.
+    """Train the churn model on every fully labelled snapshot before `scoring_date` (or fall back to the
+    run-rate model), then score and explain the snapshot at `scoring_date`.
 
     `features`: the `customer_features` mart (all snapshots); `orders`: `fct_orders`, complete before
-    `scoring_date`. Raises ValueError if fewer than two snapshots are labelled or the scoring snapshot is
-    missing. Metrics: the model's validation metrics plus row and snapshot counts, n_scored, n_explained and
-    the number of customers per risk band.
+    `scoring_date`. Does not raise for too little history or a degenerate training set (the run-rate model
+    scores), nor for an empty scoring snapshot (empty scores, with the reason); raises ValueError for
+    missing columns and other bad input.
     """
     settings = config or ChurnConfig()
     scoring = pd.Timestamp(scoring_date)
-    training = training_rows(features, scoring, settings.train.horizon_days, settings.max_training_rows)
-    model = train_churn_model(
-        training, churn_labels(training, orders, scoring, settings.train.horizon_days), settings.train
+    at_scoring = snapshot_rows(features, scoring)
+    model, fallback_reason = _fit_model(
+        features, orders, at_scoring, scoring, settings.train, settings.max_training_rows
     )
-    at_scoring = scoring_snapshot(features, scoring)
-    scores = score_churn(model, at_scoring, scoring, settings.risk_bands)
-    reasons = explain_churn_scores(model, at_scoring, scores, settings.reason_codes)
+    scores = score_churn_rows(model, at_scoring, scoring, settings.risk_bands)
+    reasons = (
+        explain_churn_scores(model, at_scoring, scores, settings.reason_codes)
+        if isinstance(model, TrainedModel)
+        else no_reasons(scores["customer_id"], settings.reason_codes)
+    )
     scores = pd.concat([scores, reasons.drop(columns="customer_id")], axis=1)
-    metrics = _run_metrics(model, scores)
+    metrics = _run_metrics(model, fallback_reason, scores)
     metrics["n_explained"] = int(scores["reason_1"].notna().sum())
     for band in RISK_BANDS:
         metrics[f"n_{band}_risk"] = int((scores["risk_band"] == band).sum())
-    return ChurnResult(scores=scores, model=model, metrics=metrics)
+    return ChurnResult(scores=scores, model=model, fallback_reason=fallback_reason, metrics=metrics)
 
 
 def fit_and_score_clv(
     features: pd.DataFrame, orders: pd.DataFrame, scoring_date: pd.Timestamp, config: ClvConfig | None = None
 ) -> ClvResult:
-    """Train the CLV model on every snapshot at least 365 days before `scoring_date`, then score the
-    snapshot at `scoring_date`. Inputs, errors and metrics as for `fit_and_score_churn` (without the
-    churn-only counts)."""
+    """Train the CLV model on every snapshot at least `config.train.horizon_days` before `scoring_date`
+    (or fall back to the run-rate model), then score the snapshot at `scoring_date`. Inputs, errors and
+    metrics as for `fit_and_score_churn` (without the churn-only counts)."""
     settings = config or ClvConfig()
     scoring = pd.Timestamp(scoring_date)
-    training = training_rows(features, scoring, CLV_HORIZON_DAYS, settings.max_training_rows)
-    model = train_clv_model(training, clv_labels(training, orders, scoring, CLV_HORIZON_DAYS), settings.train)
-    scores = score_clv(model, scoring_snapshot(features, scoring), scoring)
-    return ClvResult(scores=scores, model=model, metrics=_run_metrics(model, scores))
+    at_scoring = snapshot_rows(features, scoring)
+    model, fallback_reason = _fit_model(
+        features, orders, at_scoring, scoring, settings.train, settings.max_training_rows
+    )
+    scores = score_clv_rows(model, at_scoring, scoring)
+    return ClvResult(
+        scores=scores,
+        model=model,
+        fallback_reason=fallback_reason,
+        metrics=_run_metrics(model, fallback_reason, scores),
+    )
+
+
+def _fit_model(
+    features: pd.DataFrame,
+    orders: pd.DataFrame,
+    at_scoring: pd.DataFrame,
+    scoring_date: pd.Timestamp,
+    config: ChurnTrainConfig | ClvTrainConfig,
+    max_training_rows: int,
+) -> tuple[FittedModel, str | None]:
+    """The model for the task of `config`: LightGBM trained on the labelled rows if `lightgbm_blocker`
+    allows, else the run-rate model for the `at_scoring` rows, with the reason it was used."""
+    # Bad input fails every run alike, whichever model would have scored.
+    require_columns(features, KEY_COLUMNS + FEATURES)
+    require_columns(orders, ORDER_COLUMNS, "orders frame")
+    task: Task = "churn" if isinstance(config, ChurnTrainConfig) else "clv"
+    horizon_days = config.horizon_days
+    if at_scoring.empty:
+        return run_rate_model(task, horizon_days, at_scoring), (
+            f"the features have no customers at the scoring date {scoring_date.date()}: nothing to score"
+        )
+    training = training_rows(features, scoring_date, horizon_days, max_training_rows)
+    labels = (churn_labels if task == "churn" else clv_labels)(training, orders, scoring_date, horizon_days)
+    snapshot_dates = snapshot_dates_of(features)
+    blocker = lightgbm_blocker(
+        task,
+        labels,
+        snapshot_dates.loc[snapshot_dates <= scoring_date].unique(),
+        scoring_date,
+        horizon_days,
+        config.min_child_samples,
+    )
+    if blocker is not None:
+        return run_rate_model(task, horizon_days, at_scoring), blocker
+    if isinstance(config, ChurnTrainConfig):
+        return train_churn_model(training, labels, config), None
+    return train_clv_model(training, labels, config), None
 
 
 def training_rows(
@@ -125,19 +202,30 @@ def training_customer_sample(customer_ids: pd.Series, fraction: float) -> np.nda
     Whole customers, so no customer's snapshots end up split; by hash, so the same customers are kept on
     every run and the sample (and the model version) does not change unless the data does.
     """
-    hashes = pd.util.hash_pandas_object(customer_ids.astype(str), index=False).to_numpy()
+    hashes = pd.util.hash_pandas_object(as_ids(customer_ids), index=False).to_numpy()
     return np.asarray(hashes / np.float64(2**64) < fraction)
 
 
-def _run_metrics(model: TrainedModel, scores: pd.DataFrame) -> Metrics:
-    return {
-        **model.metrics,
+def _run_metrics(model: FittedModel, fallback_reason: str | None, scores: pd.DataFrame) -> Metrics:
+    metrics: Metrics = {
+        "model_kind": model.kind,
+        "fallback_reason": fallback_reason or "",
         "model_version": model.model_version,
-        "best_iteration": model.best_iteration,
-        "n_training_rows": model.n_training_rows,
-        "n_validation_rows": model.n_validation_rows,
-        "n_training_snapshots": len(model.training_snapshot_dates),
-        "first_training_snapshot": model.training_snapshot_dates[0].date().isoformat(),
-        "validation_snapshot": model.validation_snapshot_date.date().isoformat(),
+        "horizon_days": model.horizon_days,
         "n_scored": len(scores),
     }
+    if isinstance(model, TrainedModel):
+        metrics.update(model.metrics)
+        if model.metric_notes:
+            metrics["validation_notes"] = "; ".join(model.metric_notes)
+        metrics.update(
+            {
+                "best_iteration": model.best_iteration,
+                "n_training_rows": model.n_training_rows,
+                "n_validation_rows": model.n_validation_rows,
+                "n_training_snapshots": len(model.training_snapshot_dates),
+                "first_training_snapshot": model.training_snapshot_dates[0].date().isoformat(),
+                "validation_snapshot": model.validation_snapshot_date.date().isoformat(),
+            }
+        )
+    return metrics

@@ -1,4 +1,8 @@
-"""Scoring of the scoring-date snapshot: churn probability with a risk band, and predicted revenue with a decile."""
+"""Scoring of the scoring-date snapshot: churn probability with a risk band, and predicted revenue with a decile.
+
+Any `ScoringModel` scores (LightGBM or the run-rate baseline), and bands and deciles are assigned here, the
+same way for both. Every score row carries the model's horizon_days, so no column name claims a horizon.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.features import snapshot_dates_of
-from ml.train import TrainedModel
+from ml.features import as_ids, snapshot_dates_of
+from ml.model import ScoringModel, Task
 
 RISK_BANDS = ("low", "medium", "high")
+CHURN_SCORE_COLUMNS = (
+    "customer_id",
+    "scoring_date",
+    "horizon_days",
+    "churn_probability",
+    "risk_band",
+    "model_version",
+)
+CLV_SCORE_COLUMNS = (
+    "customer_id",
+    "scoring_date",
+    "horizon_days",
+    "predicted_revenue",
+    "clv_decile",
+    "model_version",
+)
 
 
 @dataclass(frozen=True)
@@ -37,55 +57,80 @@ class RiskBands:
         )
 
 
-def scoring_snapshot(features: pd.DataFrame, scoring_date: pd.Timestamp) -> pd.DataFrame:
-    """The rows of `features` at snapshot_date == scoring_date, ordered by customer_id.
-
-    Raises ValueError if there are none: scoring a different snapshot would silently serve stale scores.
-    """
+def snapshot_rows(features: pd.DataFrame, scoring_date: pd.Timestamp) -> pd.DataFrame:
+    """The rows of `features` at snapshot_date == scoring_date, ordered by customer_id; maybe none."""
     at_scoring = features.loc[(snapshot_dates_of(features) == pd.Timestamp(scoring_date)).to_numpy()]
-    if at_scoring.empty:
-        raise ValueError(f"feature frame has no snapshot at scoring_date={pd.Timestamp(scoring_date).date()}")
-    order = np.argsort(at_scoring["customer_id"].astype(str).to_numpy(), kind="stable")
+    order = np.argsort(as_ids(at_scoring["customer_id"]).to_numpy(), kind="stable")
     return at_scoring.iloc[order].reset_index(drop=True)
 
 
+def scoring_snapshot(features: pd.DataFrame, scoring_date: pd.Timestamp) -> pd.DataFrame:
+    """`snapshot_rows`, but raises ValueError if there are none: scoring a different snapshot would
+    silently serve stale scores."""
+    at_scoring = snapshot_rows(features, scoring_date)
+    if at_scoring.empty:
+        raise ValueError(f"feature frame has no snapshot at scoring_date={pd.Timestamp(scoring_date).date()}")
+    return at_scoring
+
+
 def score_churn(
-    model: TrainedModel, features: pd.DataFrame, scoring_date: pd.Timestamp, bands: RiskBands | None = None
+    model: ScoringModel, features: pd.DataFrame, scoring_date: pd.Timestamp, bands: RiskBands | None = None
 ) -> pd.DataFrame:
-    """One row per customer at the scoring snapshot: customer_id, scoring_date, churn_probability
-    (P(no order in [scoring_date, + model.horizon_days)), in [0, 1]), risk_band ('low'/'medium'/'high',
-    see `RiskBands`), model_version. Ordered by customer_id."""
-    if model.task != "churn":
-        raise ValueError(f"score_churn needs a churn model, got a {model.task} model")
-    rows = scoring_snapshot(features, scoring_date)
-    probability = model.predict(rows)
-    return pd.DataFrame(
-        {
-            "customer_id": rows["customer_id"].astype(str),
-            "scoring_date": pd.Timestamp(scoring_date).date(),
-            "churn_probability": probability,
-            "risk_band": (bands or RiskBands()).assign(probability),
-            "model_version": model.model_version,
-        }
-    )
+    """`score_churn_rows` of the scoring snapshot of `features` (`scoring_snapshot`, which raises if empty)."""
+    return score_churn_rows(model, scoring_snapshot(features, scoring_date), scoring_date, bands)
 
 
-def score_clv(model: TrainedModel, features: pd.DataFrame, scoring_date: pd.Timestamp) -> pd.DataFrame:
-    """One row per customer at the scoring snapshot: customer_id, scoring_date, predicted_revenue_365d
-    (expected net revenue in [scoring_date, + 365 days), currency units, >= 0), clv_decile (1 = the 10%
-    with the highest prediction ... 10 = lowest; equal predictions are split by customer_id so deciles stay
-    equal-sized), model_version. Ordered by customer_id."""
-    if model.task != "clv":
-        raise ValueError(f"score_clv needs a clv model, got a {model.task} model")
-    rows = scoring_snapshot(features, scoring_date)
-    revenue = model.predict(rows)  # Tweedie's log link: exp(raw score), never negative
+def score_clv(model: ScoringModel, features: pd.DataFrame, scoring_date: pd.Timestamp) -> pd.DataFrame:
+    """`score_clv_rows` of the scoring snapshot of `features` (`scoring_snapshot`, which raises if empty)."""
+    return score_clv_rows(model, scoring_snapshot(features, scoring_date), scoring_date)
+
+
+def score_churn_rows(
+    model: ScoringModel, rows: pd.DataFrame, scoring_date: pd.Timestamp, bands: RiskBands | None = None
+) -> pd.DataFrame:
+    """One row per row of `rows` (the customers at the scoring snapshot, any number, in their order):
+    `CHURN_SCORE_COLUMNS`, i.e. customer_id, scoring_date (date), horizon_days (int64), churn_probability
+    (P(no order in [scoring_date, + horizon_days)), in [0, 1]), risk_band ('low'/'medium'/'high', see
+    `RiskBands`), model_version."""
+    probability = _predictions(model, "churn", rows)
+    band = pd.Series((bands or RiskBands()).assign(probability), dtype="str")
+    frame = _score_frame(model, rows, scoring_date, churn_probability=probability, risk_band=band)
+    return frame[list(CHURN_SCORE_COLUMNS)]
+
+
+def score_clv_rows(model: ScoringModel, rows: pd.DataFrame, scoring_date: pd.Timestamp) -> pd.DataFrame:
+    """One row per row of `rows`, as for `score_churn_rows`: `CLV_SCORE_COLUMNS`, i.e. customer_id,
+    scoring_date, horizon_days, predicted_revenue (expected net revenue in [scoring_date, + horizon_days),
+    currency units, >= 0), clv_decile (1 = the 10% with the highest prediction ... 10 = lowest; equal
+    predictions are split by row order, i.e. customer_id, so deciles stay equal-sized), model_version."""
+    revenue = _predictions(model, "clv", rows)
     rank = pd.Series(revenue).rank(method="first", ascending=False).to_numpy()
+    decile = np.floor((rank - 1) * 10 / max(len(rows), 1)) + 1
+    frame = _score_frame(
+        model, rows, scoring_date, predicted_revenue=revenue, clv_decile=decile.astype("int64")
+    )
+    return frame[list(CLV_SCORE_COLUMNS)]
+
+
+def _predictions(model: ScoringModel, task: Task, rows: pd.DataFrame) -> np.ndarray:
+    if model.task != task:
+        raise ValueError(f"scoring {task} needs a {task} model, got a {model.task} model")
+    if rows.empty:  # a booster cannot predict zero rows
+        return np.empty(0, dtype="float64")
+    return np.asarray(model.predict(rows), dtype="float64")
+
+
+def _score_frame(
+    model: ScoringModel, rows: pd.DataFrame, scoring_date: pd.Timestamp, **scores: np.ndarray | pd.Series
+) -> pd.DataFrame:
+    """The columns every score table shares plus the task's `scores`, with the same dtypes when empty."""
+    size = len(rows)
     return pd.DataFrame(
         {
-            "customer_id": rows["customer_id"].astype(str),
-            "scoring_date": pd.Timestamp(scoring_date).date(),
-            "predicted_revenue_365d": revenue,
-            "clv_decile": (np.floor((rank - 1) * 10 / len(rows)) + 1).astype("int64"),
-            "model_version": model.model_version,
+            "customer_id": as_ids(rows["customer_id"]).reset_index(drop=True),
+            "scoring_date": pd.Series([pd.Timestamp(scoring_date).date()] * size, dtype=object),
+            "horizon_days": np.full(size, model.horizon_days, dtype="int64"),
+            **scores,
+            "model_version": pd.Series([model.model_version] * size, dtype="str"),
         }
     )

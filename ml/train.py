@@ -8,21 +8,29 @@ snapshot with the rounds found, so the freshest behaviour is not left out of the
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from ml.evaluate import calibration_summary, normalized_gini, roc_auc, top_decile_lift
-from ml.features import FEATURES, KEY_COLUMNS, category_levels_from, normalize_keys, prepare_features
-from ml.labels import CHURN_LABEL, CLV_HORIZON_DAYS, CLV_LABEL, DEFAULT_CHURN_HORIZON_DAYS
+from ml.features import (
+    FEATURES,
+    KEY_COLUMNS,
+    as_timestamps,
+    category_levels_from,
+    normalize_keys,
+    prepare_features,
+)
+from ml.labels import CHURN_LABEL, CLV_LABEL, DEFAULT_CHURN_HORIZON_DAYS, DEFAULT_CLV_HORIZON_DAYS
+from ml.model import ModelKind, Task, version_of
 
-Task = Literal["churn", "clv"]
+# Validation metrics by name (None where the validation snapshot leaves a metric undefined) and notes
+# saying why each missing one is missing.
+ValidationMetrics = tuple[dict[str, float | None], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ class ChurnTrainConfig(BoostingConfig):
 
 @dataclass(frozen=True)
 class ClvTrainConfig(BoostingConfig):
-    """CLV = net revenue in [T, T + 365 days); the horizon is fixed because the score column is named for it.
+    """CLV = net revenue in [T, T + horizon_days).
 
     Objective: Tweedie with a log link. Future spend is zero for many customers and heavily right-skewed
     for the rest; a compound Poisson-gamma (variance power between 1 and 2) models exactly that mass at
@@ -67,6 +75,7 @@ class ClvTrainConfig(BoostingConfig):
     the few big spenders and can predict negative revenue.
     """
 
+    horizon_days: int = DEFAULT_CLV_HORIZON_DAYS
     tweedie_variance_power: float = 1.5
 
 
@@ -74,11 +83,12 @@ class ClvTrainConfig(BoostingConfig):
 class TrainedModel:
     """A fitted booster with everything needed to score new snapshots the way it was trained.
 
-    `metrics` come from the early-stopped booster on `validation_snapshot_date`, which it did not see;
-    `booster` is the refit on all `training_snapshot_dates` (validation date included) with
-    `best_iteration` rounds; `n_training_rows` counts its rows, validation rows included.
-    `model_version` is a hash of config, training data, feature list, category
-    levels and LightGBM version: the same inputs always give the same version.
+    `metrics` come from the early-stopped booster on `validation_snapshot_date`, which it did not see; a
+    metric the validation snapshot leaves undefined (AUC of a single class, Gini of zero revenue) is None,
+    and `metric_notes` says why. `booster` is the refit on all `training_snapshot_dates` (validation date
+    included) with `best_iteration` rounds; `n_training_rows` counts its rows, validation rows included.
+    `model_version` ('<task>-lgbm-<hash>') is a hash of config, horizon, training data, feature list,
+    category levels and LightGBM version: the same inputs always give the same version.
     """
 
     task: Task
@@ -91,9 +101,15 @@ class TrainedModel:
     best_iteration: int
     n_training_rows: int
     n_validation_rows: int
-    metrics: Mapping[str, float]
+    metrics: Mapping[str, float | None]
+    metric_notes: tuple[str, ...]
     model_version: str
     config: BoostingConfig
+
+    @property
+    def kind(self) -> ModelKind:
+        """Which kind of model this is (`ScoringModel`): always 'lightgbm'."""
+        return "lightgbm"
 
     def model_input(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The feature columns of `frame` prepared with this model's category levels, in model order."""
@@ -108,12 +124,12 @@ class TrainedModel:
 def train_churn_model(
     features: pd.DataFrame, labels: pd.DataFrame, config: ChurnTrainConfig | None = None
 ) -> TrainedModel:
-    """Fit P(no order in the next horizon_days) on labelled snapshots (binary log-loss).
+    """Fit P(no order in the next `config.horizon_days`) on labelled snapshots (binary log-loss).
 
     `features`: `customer_features` rows of at least two snapshot dates; `labels`: customer_id,
     snapshot_date, churned (0/1) for exactly those rows (see `ml.labels.churn_labels`). Metrics:
     validation_auc, validation_logloss, validation_top_decile_lift, validation_churn_rate,
-    validation_calibration_max_gap.
+    validation_calibration_max_gap. `lightgbm_blocker` says beforehand whether the rows suffice.
     """
     settings = config or ChurnTrainConfig()
     return _train(
@@ -131,7 +147,7 @@ def train_churn_model(
 def train_clv_model(
     features: pd.DataFrame, labels: pd.DataFrame, config: ClvTrainConfig | None = None
 ) -> TrainedModel:
-    """Fit expected net revenue over the next 365 days on labelled snapshots (Tweedie, log link).
+    """Fit expected net revenue over the next `config.horizon_days` on labelled snapshots (Tweedie, log link).
 
     `features` and `labels` (customer_id, snapshot_date, future_net_revenue) as for `train_churn_model`.
     Negative future revenue (refunds exceeding purchases) is trained as 0: Tweedie needs non-negative
@@ -141,7 +157,7 @@ def train_clv_model(
     settings = config or ClvTrainConfig()
     return _train(
         "clv",
-        CLV_HORIZON_DAYS,
+        settings.horizon_days,
         features,
         labels,
         CLV_LABEL,
@@ -155,29 +171,107 @@ def train_clv_model(
     )
 
 
-def _churn_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+def lightgbm_blocker(
+    task: Task,
+    labels: pd.DataFrame,
+    snapshot_dates: Iterable[pd.Timestamp],
+    scoring_date: pd.Timestamp,
+    horizon_days: int,
+    min_child_samples: int,
+) -> str | None:
+    """Why LightGBM cannot be trained on `labels`, in plain words naming what it needs and what it found,
+    or None if it can.
+
+    `labels`: snapshot_date and the label (`churned` for churn, `future_net_revenue` for CLV) of every
+    training row, as `ml.labels` makes them; `snapshot_dates`: every snapshot date up to `scoring_date`
+    (only for the message). The latest labelled snapshot is held out for validation, so the rows before it
+    are the ones the booster fits ("training rows" below). LightGBM needs, in this order: at least 2
+    labelled snapshot dates; at least 2 x `min_child_samples` training rows (fewer cannot be split into
+    two leaves); for churn, both churned and retained customers among them; for CLV, some positive
+    future revenue among them.
+    """
+    label_dates = as_timestamps(labels["snapshot_date"])
+    labelled = sorted(set(label_dates))
+    if len(labelled) < 2:
+        available = sorted({pd.Timestamp(date) for date in snapshot_dates})
+        span = (
+            f"snapshots from {available[0].date()} to {available[-1].date()}" if available else "no snapshots"
+        )
+        return (
+            f"LightGBM needs at least 2 snapshots whose {horizon_days}-day outcome window ends by the "
+            f"scoring date {pd.Timestamp(scoring_date).date()}; found {len(labelled)} ({span})"
+        )
+    validation_date = labelled[-1].date()
+    fit = labels.loc[(label_dates < labelled[-1]).to_numpy()]
+    needed = 2 * min_child_samples
+    if len(fit) < needed:
+        return (
+            f"LightGBM needs at least {needed} training rows (2 x min_child_samples={min_child_samples}) "
+            f"in the snapshots before the validation snapshot {validation_date}; found {len(fit)}"
+        )
+    if task == "churn":
+        churned = fit[CHURN_LABEL].to_numpy(dtype="int64")
+        if churned.min() == churned.max():
+            outcome = "churned" if churned[0] == 1 else "retained"
+            return (
+                f"LightGBM needs both churned and retained customers in the training rows before the "
+                f"validation snapshot {validation_date}; all {len(fit)} are {outcome}"
+            )
+    elif not (fit[CLV_LABEL].to_numpy(dtype="float64") > 0).any():
+        return (
+            f"LightGBM needs some customers with positive {horizon_days}-day future revenue in the training "
+            f"rows before the validation snapshot {validation_date}; found none in {len(fit)} rows"
+        )
+    return None
+
+
+def _churn_metrics(actual: np.ndarray, predicted: np.ndarray) -> ValidationMetrics:
     clipped = np.clip(predicted, 1e-15, 1 - 1e-15)
     logloss = -np.mean(actual * np.log(clipped) + (1 - actual) * np.log(1 - clipped))
     calibration = calibration_summary(actual, predicted)
-    return {
-        "validation_auc": roc_auc(actual, predicted),
+    metrics: dict[str, float | None] = {
+        "validation_auc": None,
         "validation_logloss": float(logloss),
-        "validation_top_decile_lift": top_decile_lift(actual, predicted),
+        "validation_top_decile_lift": None,
         "validation_churn_rate": float(actual.mean()),
         # Largest gap between predicted and observed churn rate over the ten probability deciles.
         "validation_calibration_max_gap": float(
             (calibration["mean_predicted"] - calibration["mean_actual"]).abs().max()
         ),
     }
+    notes = []
+    if np.unique(actual).size == 2:
+        metrics["validation_auc"] = roc_auc(actual, predicted)
+    else:
+        outcome = "churned" if actual.mean() == 1 else "retained"
+        notes.append(f"validation_auc undefined: all {actual.size} validation customers {outcome}")
+    if actual.mean() > 0:
+        metrics["validation_top_decile_lift"] = top_decile_lift(actual, predicted)
+    else:
+        notes.append("validation_top_decile_lift undefined: no validation customer churned")
+    return metrics, tuple(notes)
 
 
-def _clv_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    return {
-        "validation_normalized_gini": normalized_gini(actual, predicted),
-        "validation_top_decile_lift": top_decile_lift(actual, predicted),
+def _clv_metrics(actual: np.ndarray, predicted: np.ndarray) -> ValidationMetrics:
+    metrics: dict[str, float | None] = {
+        "validation_normalized_gini": None,
+        "validation_top_decile_lift": None,
         "validation_mean_predicted": float(predicted.mean()),
         "validation_mean_actual": float(actual.mean()),
     }
+    notes = []
+    if np.ptp(actual) > 0:
+        metrics["validation_normalized_gini"] = normalized_gini(actual, predicted)
+    else:
+        notes.append(
+            f"validation_normalized_gini undefined: all {actual.size} validation customers have the same "
+            f"actual revenue ({actual[0]:.2f}), so there is no order to rank"
+        )
+    if actual.mean() > 0:  # `actual` is clipped at 0: a zero mean means nobody spent anything
+        metrics["validation_top_decile_lift"] = top_decile_lift(actual, predicted)
+    else:
+        notes.append("validation_top_decile_lift undefined: no validation customer has positive revenue")
+    return metrics, tuple(notes)
 
 
 def _train(
@@ -188,7 +282,7 @@ def _train(
     label_column: str,
     config: BoostingConfig,
     objective: Mapping[str, Any],
-    validation_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    validation_metrics: Callable[[np.ndarray, np.ndarray], ValidationMetrics],
 ) -> TrainedModel:
     levels = category_levels_from(features)
     prepared = prepare_features(features, levels)
@@ -239,22 +333,17 @@ def _train(
     validation_prediction = early_stopped.predict(
         inputs.loc[is_validation], num_iteration=best_iteration, num_threads=config.num_threads
     )
-    metrics = validation_metrics(target[is_validation], np.asarray(validation_prediction))
+    metrics, notes = validation_metrics(target[is_validation], np.asarray(validation_prediction))
     booster = lgb.train(params, lgb.Dataset(inputs, target), num_boost_round=best_iteration)
 
-    fingerprint = pd.util.hash_pandas_object(labelled, index=False).to_numpy().tobytes()
-    recipe = json.dumps(
-        {
-            "config": dataclasses.asdict(config),
-            "horizon_days": horizon_days,
-            "objective": dict(objective),
-            "features": FEATURES,
-            "category_levels": levels,
-            "lightgbm": lgb.__version__,
-        },
-        sort_keys=True,
-    ).encode()
-    digest = hashlib.sha256(recipe + hashlib.sha256(fingerprint).digest()).hexdigest()[:12]
+    recipe = {
+        "config": dataclasses.asdict(config),
+        "horizon_days": horizon_days,
+        "objective": dict(objective),
+        "features": FEATURES,
+        "category_levels": levels,
+        "lightgbm": lgb.__version__,
+    }
     return TrainedModel(
         task=task,
         horizon_days=horizon_days,
@@ -267,6 +356,7 @@ def _train(
         n_training_rows=len(labelled),
         n_validation_rows=int(is_validation.sum()),
         metrics=metrics,
-        model_version=f"{task}-lgbm-{digest}",
+        metric_notes=notes,
+        model_version=version_of(f"{task}-lgbm", recipe, labelled),
         config=config,
     )

@@ -6,7 +6,7 @@ the ingestion assets load files against it, so a change to a source is a change 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -101,17 +101,19 @@ ORDERS = SourceContract(
         "account_id:VARCHAR",
         "guest_email:VARCHAR*",
         "loyalty_card:VARCHAR",
-        "channel:VARCHAR!",
+        "channel:VARCHAR",
         "store_id:VARCHAR",
         "ordered_at:TIMESTAMP!",
-        "currency:VARCHAR!",
+        "currency:VARCHAR",
         "order_total:DECIMAL(12,2)!",
-        "updated_at:TIMESTAMP!",
+        "updated_at:TIMESTAMP",
     ),
     key=("order_id",),
     description=(
-        "Orders from the web shop (channel 'web': account or guest e-mail) and the stores (channel "
-        "'store': loyalty card when shown). Totals are gross, in the order currency, before refunds."
+        "Orders from the web shop (an account, the shop's customer number, or a guest e-mail) and the "
+        "stores (a loyalty card when shown). Totals are gross, in the order currency, before refunds. An "
+        "order id, a timestamp and a total are all an order needs: without a channel or currency it has "
+        "the configured default, without updated_at its version is its order time."
     ),
 )
 
@@ -221,22 +223,3 @@ MARKETING_EVENTS = SourceContract(
 SALES_SOURCES: tuple[SourceContract, ...] = (CUSTOMER_ACCOUNTS, ORDERS, ORDER_LINES, REFUNDS)
 CRM_SOURCES: tuple[SourceContract, ...] = (CONTACTS, LOYALTY_MEMBERS, SUPPORT_TICKETS, MARKETING_EVENTS)
 ALL_SOURCES: tuple[SourceContract, ...] = SALES_SOURCES + CRM_SOURCES
-
-# The demo's calendar: two years of exports, scored on the first day after the last export.
-DEMO_START = date(2024, 1, 1)
-DEMO_END = date(2026, 1, 1)  # exclusive: the last export day is 2025-12-31
-
-
-@dataclass(frozen=True)
-class TruthFiles:
-    """Latent truth the demo generator writes beside, never inside, the landing folder."""
-
-    root: Path
-    persons: Path = field(init=False)
-    identities: Path = field(init=False)
-    outcomes: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "persons", self.root / "persons.parquet")
-        object.__setattr__(self, "identities", self.root / "identities.parquet")
-        object.__setattr__(self, "outcomes", self.root / "outcomes.parquet")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 import duckdb
@@ -47,10 +47,21 @@ create table if not exists {QUARANTINE_TABLE} (
     raw_record VARCHAR, reason VARCHAR, loaded_at TIMESTAMP
 )"""
 
+# One row per source and export day loaded, quiet days included: what "the last loaded day" means
+# (the default scoring date is the day after it), which a table of records cannot say for a day
+# without any.
+EXPORT_DAYS_TABLE = f"{RAW_SCHEMA}.export_days"
+EXPORT_DAYS_DDL = f"""
+create table if not exists {EXPORT_DAYS_TABLE} (
+    source VARCHAR, export_date DATE, origin VARCHAR, rows_read BIGINT, loaded_at TIMESTAMP
+)"""
+
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection, contracts: tuple[SourceContract, ...]) -> None:
+    """The raw schema with the quarantine, the export-day log and an (empty) table per contract."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(QUARANTINE_DDL)
+    con.execute(EXPORT_DAYS_DDL)
     for contract in contracts:
         con.execute(raw_table_ddl(contract))
 
@@ -170,6 +181,50 @@ def newest_versions_sql(contract: SourceContract) -> str:
     )
 
 
+def _log_export_days(
+    con: duckdb.DuckDBPyConnection,
+    contract: SourceContract,
+    files: list[SourceBatch],
+    window_start: date,
+    window_end: date,
+    loaded_at: datetime,
+) -> None:
+    """Record every export day of the window as loaded, with what it brought (a quiet day reads 0)."""
+    con.execute(
+        f"delete from {EXPORT_DAYS_TABLE} where source = ? and export_date between ? and ?::date - 1",
+        [contract.raw_table, window_start, window_end],
+    )
+    by_day = {f.export_date: f for f in files}
+    days = [window_start + timedelta(days=i) for i in range((window_end - window_start).days)]
+    rows = [
+        (
+            contract.raw_table,
+            day,
+            by_day[day].origin if day in by_day else None,
+            by_day[day].rows_read if day in by_day else 0,
+            loaded_at,
+        )
+        for day in days
+    ]
+    if rows:
+        con.executemany(f"insert into {EXPORT_DAYS_TABLE} values (?, ?, ?, ?, ?)", rows)
+
+
+def last_export_day(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> date | None:
+    """The latest export day of `contract` that was loaded (quiet or not), or None before any load."""
+    schema, table = EXPORT_DAYS_TABLE.split(".")
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = con.execute(
+        f"select max(export_date) from {EXPORT_DAYS_TABLE} where source = ?", [contract.raw_table]
+    ).fetchone()
+    return row[0] if row else None
+
+
 def load_window(
     con: duckdb.DuckDBPyConnection,
     contract: SourceContract,
@@ -229,6 +284,7 @@ def load_window(
         ]
         if structural:
             con.executemany(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?)", structural)
+        _log_export_days(con, contract, files, window_start, window_end, loaded_at)
         rows_loaded = inserted[0] if inserted else 0
         rows_read = sum(f.rows_read for f in files)
         if replace is Replace.DAYS:  # the window is this load's alone: count what the table now holds

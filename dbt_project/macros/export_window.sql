@@ -65,3 +65,17 @@
 {% macro date_literal(iso_date) -%}
     cast('{{ iso_date }}' as date)
 {%- endmacro %}
+
+
+{#- A whole-number var the deployment must set (Dagster passes every one, see dbt_project.yml). While
+    dbt only parses, vars are not given and a placeholder keeps the Jinja arithmetic valid. -#}
+{% macro required_int_var(name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none -%}
+        {%- if execute -%}
+            {{ exceptions.raise_compiler_error("var '" ~ name ~ "' is required: Dagster passes it from the deployment's configuration") }}
+        {%- endif -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{%- endmacro %}

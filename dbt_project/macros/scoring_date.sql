@@ -1,13 +1,18 @@
-{#- The date the feature models score at, as a SQL expression: the `scoring_date` var when given,
-    otherwise the day after the last export of raw orders (read through staging, set-based). -#}
+{#- The date the feature models, segments, KPIs and customer_360 are as of, as a SQL date literal: the
+    `scoring_date` var, which Dagster passes on every build that reads it (orchestration/lib/scoring.py
+    resolves it once per run: the launchpad's date, or the day after the last loaded export day). It has
+    no default here, so dbt and the models can never disagree about it. -#}
 {% macro scoring_date() -%}
     {%- set given = iso_date_var('scoring_date') -%}
-    {%- if given is not none -%}
-        {{ date_literal(given) }}
-    {%- else -%}
-        (
-            select cast({{ dbt.dateadd('day', 1, 'max(_last_export_date)') }} as date)
-            from {{ ref('stg_sales__orders') }}
-        )
+    {%- if given is none and execute -%}
+        {{ exceptions.raise_compiler_error("var 'scoring_date' is required (YYYY-MM-DD): Dagster passes the run's scoring date; by hand, pass --vars with it") }}
     {%- endif -%}
+    {{ date_literal(given or '1970-01-01') }}
+{%- endmacro %}
+
+
+{#- A query for the latest scoring date of a model's score table at or before the run's scoring date:
+    the scores customer_360 shows. A run for a past date never shows later scores. -#}
+{% macro latest_scoring_date(scores) -%}
+    select max(scoring_date) from {{ scores }} where scoring_date <= {{ scoring_date() }}
 {%- endmacro %}

@@ -7,14 +7,12 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from orchestration.lib.settings import Settings
-
-_settings = Settings.from_env()
+from orchestration.lib.deployment import DEPLOYMENT
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=_settings.start_date.isoformat(),
-    end_date=_settings.end_date.isoformat() if _settings.end_date else None,
-    timezone=_settings.timezone,
+    start_date=DEPLOYMENT.calendar.start_date.isoformat(),
+    end_date=DEPLOYMENT.calendar.end_date.isoformat() if DEPLOYMENT.calendar.end_date else None,
+    timezone=DEPLOYMENT.calendar.timezone,
 )
 
 # An analyst's backfill of two years of days is one run, not 730: every partitioned step reads or

@@ -62,23 +62,34 @@ def publish_tables(
 
 
 def headline_figures(serving_path: Path) -> dict[str, float | int | str]:
-    """The few numbers a person wants after a run, read from the published copy."""
+    """The few numbers a person wants after a run, read from the published copy; a model that has
+    never scored leaves its figures out."""
     with duckdb.connect(str(serving_path), read_only=True) as con:
+        published = {
+            row[0]
+            for row in con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables"
+            ).fetchall()
+        }
         customers, revenue = con.execute(
             "select (select count(*) from bi.customer_360), (select sum(net_amount) from marts.fct_orders)"
         ).fetchone() or (0, 0)
-        scoring_date, high_risk_share = con.execute(
-            "select max(scoring_date), avg((risk_band = 'high')::int) from ml.customer_churn_scores "
-            "where scoring_date = (select max(scoring_date) from ml.customer_churn_scores)"
-        ).fetchone() or (None, 0)
-        top_decile = con.execute(
-            "select sum(predicted_revenue_365d) from ml.customer_clv "
-            "where clv_decile = 1 and scoring_date = (select max(scoring_date) from ml.customer_clv)"
-        ).fetchone() or (0,)
-    return {
-        "customers": int(customers or 0),
-        "net_revenue": round(float(revenue or 0), 2),
-        "scoring_date": str(scoring_date),
-        "high_churn_risk_share": round(float(high_risk_share or 0), 4),
-        "top_clv_decile_predicted_revenue_365d": round(float(top_decile[0] or 0), 2),
-    }
+        figures: dict[str, float | int | str] = {
+            "customers": int(customers or 0),
+            "net_revenue": round(float(revenue or 0), 2),
+        }
+        if "ml.customer_churn_scores" in published:
+            scoring_date, horizon, high_risk_share = con.execute(
+                "select max(scoring_date), max(horizon_days), avg((risk_band = 'high')::int) "
+                "from ml.customer_churn_scores "
+                "where scoring_date = (select max(scoring_date) from ml.customer_churn_scores)"
+            ).fetchone() or (None, None, 0)
+            figures["churn_scoring_date"] = str(scoring_date)
+            figures[f"high_churn_risk_share_{horizon}d"] = round(float(high_risk_share or 0), 4)
+        if "ml.customer_clv" in published:
+            horizon, top_decile = con.execute(
+                "select max(horizon_days), sum(predicted_revenue) from ml.customer_clv "
+                "where clv_decile = 1 and scoring_date = (select max(scoring_date) from ml.customer_clv)"
+            ).fetchone() or (None, 0)
+            figures[f"top_clv_decile_predicted_revenue_{horizon}d"] = round(float(top_decile or 0), 2)
+    return figures

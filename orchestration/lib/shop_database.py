@@ -6,23 +6,23 @@ from datetime import date
 
 import dagster as dg
 
-from orchestration.lib.settings import LATE_DATA_LOOKBACK_DAYS
 from sources.batches import SourceBatch
 from sources.contracts import SourceContract
-from sources.shop_database import DEFAULT_TIMEZONE, RetryPolicy, extract_window
+from sources.shop_database import RetryPolicy, extract_window
 
 
 class ShopDatabaseResource(dg.ConfigurableResource):
     """Where and how to extract sales: `url` is bound to `EnvVar("CLIENTELE_SHOP_DATABASE_URL")`.
 
-    `lookback_days` re-extracts that many days before each window, for rows committed after their day
-    was extracted (the facts' `FactsConfig.lookback_days` must be at least as long, or they never see
-    those rows; both default to LATE_DATA_LOOKBACK_DAYS); the retry settings ride out a database restart before a run fails.
+    `timezone` and `lookback_days` are the deployment's (`calendar.timezone`,
+    `ingestion.late_data_lookback_days`): a partition is a local day, and each run re-extracts the
+    lookback's days before its window for rows committed after their day was extracted (the facts re-read
+    the same days). The retry settings ride out a database restart before a run fails.
     """
 
     url: str
-    timezone: str = DEFAULT_TIMEZONE
-    lookback_days: int = LATE_DATA_LOOKBACK_DAYS
+    timezone: str
+    lookback_days: int
     connect_attempts: int = 5
     retry_base_seconds: float = 2.0
 

@@ -61,7 +61,9 @@ class WarehouseResource(dg.ConfigurableResource):
         """Replace the rows of `table` for the snapshot dates in `frame`, in one transaction.
 
         Model outputs keep one row per customer per scoring date: re-scoring a date replaces it, while
-        earlier dates stay for trend analysis.
+        earlier dates stay for trend analysis. When the frame's columns differ from the table's (a model
+        gained or renamed an output), the table takes the frame's columns and keeps its earlier rows in
+        the columns both share.
         """
         schema = table.split(".")[0]
         with self.connect() as con:
@@ -70,6 +72,7 @@ class WarehouseResource(dg.ConfigurableResource):
             con.execute(f"create table if not exists {table} as select * from incoming_frame limit 0")
             con.execute("begin transaction")
             try:
+                _align_columns(con, table, list(frame.columns))
                 con.execute(
                     f"delete from {table} where {snapshot_column} in "
                     f"(select distinct {snapshot_column} from incoming_frame)"
@@ -82,3 +85,16 @@ class WarehouseResource(dg.ConfigurableResource):
             finally:
                 con.unregister("incoming_frame")
         return len(frame)
+
+
+def _align_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:
+    """Rebuild `table` with the columns of `incoming_frame` when they differ, keeping the shared ones."""
+    current = [row[0] for row in con.execute(f"select * from {table} limit 0").description]
+    if current == columns:
+        return
+    shared = ", ".join(c for c in columns if c in current)
+    con.execute(f"create table {table}__new as select * from incoming_frame limit 0")
+    if shared:
+        con.execute(f"insert into {table}__new by name select {shared} from {table}")
+    con.execute(f"drop table {table}")
+    con.execute(f"alter table {table}__new rename to {table.split('.')[-1]}")

@@ -21,8 +21,6 @@ from sources.contracts import (
     ALL_SOURCES,
     CONTACTS,
     CUSTOMER_ACCOUNTS,
-    DEMO_END,
-    DEMO_START,
     LOYALTY_MEMBERS,
     MARKETING_EVENTS,
     ORDER_LINES,
@@ -31,16 +29,16 @@ from sources.contracts import (
     SUPPORT_TICKETS,
     FileFormat,
     SourceContract,
-    TruthFiles,
 )
 from sources.demo import records
 from sources.demo.behaviour import Catalog, Orders, Refunds, build_catalog, simulate_orders, simulate_refunds
+from sources.demo.config import demo_period
 from sources.demo.crm import MarketingEvents, Tickets, simulate_marketing, simulate_tickets
 from sources.demo.identities import Identities, assign_identities
 from sources.demo.mess import LateOrders, pick_duplicates, plan_malformed, plan_order_exports
 from sources.demo.population import Population, simulate_population
 from sources.demo.timeline import Timeline
-from sources.demo.truth import write_summary, write_truth
+from sources.demo.truth import TruthFiles, write_summary, write_truth
 from sources.demo.writers import (
     LANDING_DIR,
     TRUTH_DIR,
@@ -50,9 +48,13 @@ from sources.demo.writers import (
     write_source,
 )
 
+DEMO_START, DEMO_END = demo_period()
+
 
 @dataclass(frozen=True)
 class DemoConfig:
+    """How much to simulate; the export period defaults to the demo configuration's calendar."""
+
     customers: int = 5_000
     seed: int = 7
     start: date = DEMO_START

@@ -52,6 +52,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sources.demo.config import vocabulary
 from sources.demo.timeline import Timeline, time_of_day
 
 
@@ -63,56 +64,69 @@ class Effect(NamedTuple):
     spend: float
 
 
-REGIONS = ("north", "south", "east", "west", "capital")
-AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-ACQUISITION_CHANNELS = ("search", "social", "referral", "store", "affiliate")
-LOYALTY_TIERS = ("none", "bronze", "silver", "gold")
+# Vocabularies from the demo's configuration; the effect tables below are in the same order (strict zips
+# fail on a list that changed length).
+REGIONS = vocabulary("regions")
+AGE_BANDS = vocabulary("age_bands")
+ACQUISITION_CHANNELS = vocabulary("acquisition_channels")
+LOYALTY_TIERS = ("none", *vocabulary("loyalty_tiers"))  # 'none' is no card, the pipeline's own level
 EMAIL_ENGAGEMENT = ("none", "low", "medium", "high")
 COMPLAINT_LEVELS = ("0", "1", "2", "3+")
 STORE_CHANNEL = ACQUISITION_CHANNELS.index("store")
 
+
+def _effects(levels: tuple[str, ...], *effects: Effect) -> dict[str, Effect]:
+    return dict(zip(levels, effects, strict=True))
+
+
 EFFECTS: dict[str, dict[str, Effect]] = {
-    "complaints": {
-        "0": Effect(1.00, 1.00, 1.00),
-        "1": Effect(0.95, 1.80, 1.00),
-        "2": Effect(0.90, 2.80, 1.00),
-        "3+": Effect(0.85, 4.00, 1.00),
-    },
-    "marketing_consent": {"no": Effect(1.00, 1.00, 1.00), "yes": Effect(1.05, 0.95, 1.00)},
-    "email_engagement": {
-        "none": Effect(1.00, 1.00, 1.00),
-        "low": Effect(1.00, 1.05, 1.00),
-        "medium": Effect(1.15, 0.85, 1.00),
-        "high": Effect(1.35, 0.65, 1.05),
-    },
-    "loyalty_tier": {
-        "none": Effect(1.00, 1.00, 1.00),
-        "bronze": Effect(1.10, 0.90, 1.00),
-        "silver": Effect(1.30, 0.70, 1.05),
-        "gold": Effect(1.60, 0.50, 1.10),
-    },
-    "acquisition_channel": {
-        "search": Effect(1.00, 1.00, 1.00),
-        "social": Effect(0.90, 1.30, 0.90),
-        "referral": Effect(1.10, 0.75, 1.05),
-        "store": Effect(1.05, 0.90, 1.10),
-        "affiliate": Effect(0.85, 1.40, 0.95),
-    },
-    "region": {
-        "north": Effect(1.00, 1.00, 1.00),
-        "south": Effect(0.95, 1.05, 0.95),
-        "east": Effect(0.90, 1.10, 0.90),
-        "west": Effect(1.05, 0.95, 1.05),
-        "capital": Effect(1.15, 1.00, 1.20),
-    },
-    "age_band": {
-        "18-24": Effect(0.85, 1.40, 0.70),
-        "25-34": Effect(1.00, 1.15, 0.90),
-        "35-44": Effect(1.10, 0.95, 1.10),
-        "45-54": Effect(1.05, 0.85, 1.20),
-        "55-64": Effect(0.95, 0.80, 1.15),
-        "65+": Effect(0.85, 0.80, 1.00),
-    },
+    "complaints": _effects(
+        COMPLAINT_LEVELS,
+        Effect(1.00, 1.00, 1.00),
+        Effect(0.95, 1.80, 1.00),
+        Effect(0.90, 2.80, 1.00),
+        Effect(0.85, 4.00, 1.00),
+    ),
+    "marketing_consent": _effects(("no", "yes"), Effect(1.00, 1.00, 1.00), Effect(1.05, 0.95, 1.00)),
+    "email_engagement": _effects(
+        EMAIL_ENGAGEMENT,
+        Effect(1.00, 1.00, 1.00),
+        Effect(1.00, 1.05, 1.00),
+        Effect(1.15, 0.85, 1.00),
+        Effect(1.35, 0.65, 1.05),
+    ),
+    "loyalty_tier": _effects(
+        LOYALTY_TIERS,
+        Effect(1.00, 1.00, 1.00),
+        Effect(1.10, 0.90, 1.00),
+        Effect(1.30, 0.70, 1.05),
+        Effect(1.60, 0.50, 1.10),
+    ),
+    "acquisition_channel": _effects(
+        ACQUISITION_CHANNELS,
+        Effect(1.00, 1.00, 1.00),
+        Effect(0.90, 1.30, 0.90),
+        Effect(1.10, 0.75, 1.05),
+        Effect(1.05, 0.90, 1.10),
+        Effect(0.85, 1.40, 0.95),
+    ),
+    "region": _effects(
+        REGIONS,
+        Effect(1.00, 1.00, 1.00),
+        Effect(0.95, 1.05, 0.95),
+        Effect(0.90, 1.10, 0.90),
+        Effect(1.05, 0.95, 1.05),
+        Effect(1.15, 1.00, 1.20),
+    ),
+    "age_band": _effects(
+        AGE_BANDS,
+        Effect(0.85, 1.40, 0.70),
+        Effect(1.00, 1.15, 0.90),
+        Effect(1.10, 0.95, 1.10),
+        Effect(1.05, 0.85, 1.20),
+        Effect(0.95, 0.80, 1.15),
+        Effect(0.85, 0.80, 1.00),
+    ),
 }
 
 REGION_SHARES = (0.20, 0.20, 0.17, 0.18, 0.25)

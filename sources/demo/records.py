@@ -30,6 +30,7 @@ from sources.contracts import (
 )
 from sources.demo import text
 from sources.demo.behaviour import CATEGORIES, REFUND_REASONS, Catalog, Orders, Refunds
+from sources.demo.config import demo_config, vocabulary
 from sources.demo.crm import MARKETING_EVENT_TYPES, TICKET_CATEGORIES, MarketingEvents, Tickets
 from sources.demo.identities import (
     EMAIL_SPELLING_SHARES,
@@ -42,8 +43,9 @@ from sources.demo.identities import (
 from sources.demo.population import ACQUISITION_CHANNELS, AGE_BANDS, LOYALTY_TIERS, REGIONS, Population
 from sources.demo.timeline import Timeline, export_day, to_seconds
 
-ORDER_CHANNELS = ("web", "store")
-CURRENCY = "EUR"
+# The demo's web shop and stores, in `in_store` order (0 = web), and its currency: its configuration's.
+ORDER_CHANNELS = vocabulary("channels")
+CURRENCY = demo_config().currency.default
 TICKET_STATUSES = ("open", "closed")
 CONTACT_EMAIL_SHARE = 0.9
 CONTACT_PHONE_SHARE = 0.7  # of people with a phone

@@ -5,7 +5,7 @@ seed loads every sales export through the raw layer's own reader and typing (int
 keeps the newest version of each key, and copies that into `shop.<source>` tables with primary keys.
 Rows the typing rejects would have been refused by a typed database too; they are counted and left out.
 
-    python -m sources.demo.shop_database --landing data/landing --url postgresql://root@127.0.0.1/shop
+    python -m sources.demo.shop_database [--landing data/landing] --url postgresql://root@127.0.0.1/shop
 """
 
 from __future__ import annotations
@@ -19,10 +19,15 @@ import duckdb
 import psycopg
 from psycopg import sql
 
-from sources.contracts import DEMO_END, DEMO_START, SALES_SOURCES, SourceContract
+from sources.config import load_config
+from sources.contracts import SALES_SOURCES, SourceContract
+from sources.demo.config import demo_config, demo_period
 from sources.landing import read_landing_file
 from sources.raw_tables import load_window, newest_versions_sql
-from sources.shop_database import DEFAULT_TIMEZONE, SHOP_SCHEMA, safe_address
+from sources.shop_database import SHOP_SCHEMA, safe_address
+
+_START, _END = demo_period()
+_TIMEZONE = demo_config().calendar.timezone
 
 # The demo seeds with a fixed key: the throw-away hashes are never kept.
 _SEED_PII_KEY = b"demo-seed"
@@ -72,9 +77,9 @@ def _current_versions(
 def seed_shop_database(
     landing_dir: Path,
     url: str,
-    start: date = DEMO_START,
-    end: date = DEMO_END,
-    timezone: str = DEFAULT_TIMEZONE,
+    start: date = _START,
+    end: date = _END,
+    timezone: str = _TIMEZONE,
 ) -> list[SeededTable]:
     """Replace schema `shop` of the database at `url` with the current sales rows of the landing exports.
 
@@ -108,13 +113,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m sources.demo.shop_database", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--landing", type=Path, required=True, help="the demo's landing folder")
+    parser.add_argument(
+        "--landing", type=Path, default=None, help="the demo's landing folder (default: the configuration's)"
+    )
     parser.add_argument("--url", required=True, help="PostgreSQL connection URL of the shop database")
-    parser.add_argument("--start", type=date.fromisoformat, default=DEMO_START, help="first export day")
-    parser.add_argument("--end", type=date.fromisoformat, default=DEMO_END, help="day after the last export")
-    parser.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="the shop's local time zone")
+    parser.add_argument("--start", type=date.fromisoformat, default=_START, help="first export day")
+    parser.add_argument("--end", type=date.fromisoformat, default=_END, help="day after the last export")
+    parser.add_argument("--timezone", default=_TIMEZONE, help="the shop's local time zone")
     args = parser.parse_args(argv)
-    for table in seed_shop_database(args.landing, args.url, args.start, args.end, args.timezone):
+    landing = args.landing or load_config().paths.landing_dir
+    for table in seed_shop_database(landing, args.url, args.start, args.end, args.timezone):
         print(
             f"[shop] {safe_address(args.url)} {table.table}: {table.rows} rows "
             f"({table.rows_not_typed} export rows did not fit the typed table)"

@@ -5,6 +5,7 @@ they really did after the scoring date (the period end), so models can be measur
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sources.contracts import TruthFiles
 from sources.demo import text
 from sources.demo.behaviour import Orders
 from sources.demo.identities import Identities
@@ -28,6 +28,28 @@ from sources.demo.timeline import SECONDS_PER_DAY, Timeline, to_seconds
 
 SUMMARY_FILE = "summary.json"
 OUTCOME_WINDOWS_DAYS = (90, 365)
+
+
+@dataclass(frozen=True)
+class TruthFiles:
+    """Latent truth the demo generator writes beside, never inside, the landing folder.
+
+    `orders` holds every simulated purchase, the hidden year after the export period included, so a
+    model can be measured at any scoring date and horizon the truth covers (`horizon_end` in the
+    summary); `outcomes` summarises the year after the period's end per person.
+    """
+
+    root: Path
+    persons: Path = field(init=False)
+    identities: Path = field(init=False)
+    outcomes: Path = field(init=False)
+    orders: Path = field(init=False)
+    summary: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        for name in ("persons", "identities", "outcomes", "orders"):
+            object.__setattr__(self, name, self.root / f"{name}.parquet")
+        object.__setattr__(self, "summary", self.root / SUMMARY_FILE)
 
 
 def _strings(values: pa.Array) -> pa.Array:
@@ -118,15 +140,27 @@ def outcomes_table(population: Population, orders: Orders, timeline: Timeline) -
     return pa.table(columns)
 
 
+def orders_table(orders: Orders, timeline: Timeline) -> pa.Table:
+    """Every simulated purchase up to the truth horizon: person, time and total, exported or hidden."""
+    return pa.table(
+        {
+            "person_id": _person_ids(orders.person),
+            "ordered_at": pa.array(orders.seconds + timeline.epoch_seconds, type=pa.timestamp("s")),
+            "total": np.round(orders.total_cents) / 100,
+        }
+    )
+
+
 def write_truth(
     files: TruthFiles, population: Population, identities: Identities, orders: Orders, timeline: Timeline
 ) -> dict[str, int]:
-    """Write persons, identities and outcomes; returns their row counts."""
+    """Write persons, identities, outcomes and orders; returns their row counts."""
     files.root.mkdir(parents=True, exist_ok=True)
     tables = {
         files.persons: persons_table(population, timeline),
         files.identities: identities_table(identities, orders, timeline),
         files.outcomes: outcomes_table(population, orders, timeline),
+        files.orders: orders_table(orders, timeline),
     }
     for path, table in tables.items():
         pq.write_table(table, path)
@@ -134,6 +168,6 @@ def write_truth(
 
 
 def write_summary(files: TruthFiles, summary: dict[str, Any]) -> Path:
-    path = files.root / SUMMARY_FILE
+    path = files.summary
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return path

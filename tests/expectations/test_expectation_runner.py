@@ -18,9 +18,18 @@ import pytest
 
 from expectations.report import OutcomeStatus, ValidationReport
 from expectations.runner import validate_frame
-from expectations.suites import SUITES
+from expectations.suites import GateVocabulary, table_suites
 
 REPO = Path(__file__).resolve().parents[2]
+# A deployment's vocabularies, as its configuration would give them.
+VOCABULARY = GateVocabulary(
+    currencies=("EUR",),
+    channels=("web", "store"),
+    regions=("north", "south", "east", "west", "capital"),
+    age_bands=("18-24", "25-34", "35-44", "45-54", "55-64", "65+"),
+    loyalty_tiers=("bronze", "silver", "gold"),
+)
+SUITES = table_suites(VOCABULARY)
 ROWS = 200
 SECRET = "secret@example.com"
 
@@ -63,15 +72,17 @@ CLEAN_TABLES = {
             case when i / {ROWS - 1} >= 0.7 then 'high' when i / {ROWS - 1} >= 0.3 then 'medium' else 'low' end
                 as risk_band,
             'churn-lgbm-2024-01-15' as model_version,
-            date '2024-01-15' as scoring_date
+            date '2024-01-15' as scoring_date,
+            90 as horizon_days
         from range({ROWS}) t(i)
     """,
     "customer_clv": f"""
         select
             'C' || lpad(i::varchar, 6, '0') as customer_id,
-            round(i * 12.5, 2) as predicted_revenue_365d,
+            round(i * 12.5, 2) as predicted_revenue,
             ntile(10) over (order by i desc) as clv_decile,
-            date '2024-01-15' as scoring_date
+            date '2024-01-15' as scoring_date,
+            365 as horizon_days
         from range({ROWS}) t(i)
     """,
 }
@@ -98,7 +109,7 @@ def only_failure(report: ValidationReport) -> tuple[str, tuple[str, ...], int | 
 @pytest.mark.parametrize("name", sorted(SUITES))
 def test_a_clean_table_passes_its_suite(name, table) -> None:
     frame = table(name)
-    report = validate_frame(frame, name)
+    report = validate_frame(frame, SUITES[name])
     assert report.success, report.to_metadata()
     assert not report.failed and not report.has_errors and not report.not_run
     assert report.evaluated_rows == ROWS
@@ -110,7 +121,7 @@ def test_a_duplicate_customer_id_fails_uniqueness_only(table) -> None:
     customers = table("dim_customers")
     customers.loc[1, "customer_id"] = customers.loc[0, "customer_id"]
     # GX counts every row holding a repeated value: one duplicate key is two unexpected rows.
-    assert only_failure(validate_frame(customers, "dim_customers")) == (
+    assert only_failure(validate_frame(customers, SUITES["dim_customers"])) == (
         "expect_column_values_to_be_unique",
         ("customer_id",),
         2,
@@ -121,7 +132,7 @@ def test_last_order_before_first_order_fails_but_a_missing_date_does_not(table) 
     customers = table("dim_customers")
     customers.loc[1, "last_order_at"] = customers.loc[1, "first_order_at"] - pd.Timedelta(days=1)
     customers.loc[2, "last_order_at"] = pd.NaT
-    assert only_failure(validate_frame(customers, "dim_customers")) == (
+    assert only_failure(validate_frame(customers, SUITES["dim_customers"])) == (
         "expect_column_pair_values_a_to_be_greater_than_b",
         ("last_order_at", "first_order_at"),
         1,
@@ -131,10 +142,10 @@ def test_last_order_before_first_order_fails_but_a_missing_date_does_not(table) 
 def test_negative_lifetime_revenue_is_tolerated_for_one_percent_of_customers(table) -> None:
     customers = table("dim_customers")
     customers.loc[[5], "lifetime_net_revenue"] = -20.0
-    assert validate_frame(customers, "dim_customers").success  # 1 of 200: within mostly=0.99
+    assert validate_frame(customers, SUITES["dim_customers"]).success  # 1 of 200: within mostly=0.99
 
     customers.loc[[5, 6, 7], "lifetime_net_revenue"] = -20.0
-    assert only_failure(validate_frame(customers, "dim_customers")) == (
+    assert only_failure(validate_frame(customers, SUITES["dim_customers"])) == (
         "expect_column_values_to_be_between",
         ("lifetime_net_revenue",),
         3,
@@ -145,7 +156,7 @@ def test_an_unknown_segment_fails_but_an_unknown_null_does_not(table) -> None:
     customers = table("dim_customers")
     customers.loc[3, "loyalty_tier"] = "platinum"
     customers.loc[4, "region"] = None
-    assert only_failure(validate_frame(customers, "dim_customers")) == (
+    assert only_failure(validate_frame(customers, SUITES["dim_customers"])) == (
         "expect_column_values_to_be_in_set",
         ("loyalty_tier",),
         1,
@@ -155,7 +166,7 @@ def test_an_unknown_segment_fails_but_an_unknown_null_does_not(table) -> None:
 def test_a_probability_above_one_fails(table) -> None:
     scores = table("customer_churn_scores")
     scores.loc[7, "churn_probability"] = 1.3
-    assert only_failure(validate_frame(scores, "customer_churn_scores")) == (
+    assert only_failure(validate_frame(scores, SUITES["customer_churn_scores"])) == (
         "expect_column_values_to_be_between",
         ("churn_probability",),
         1,
@@ -165,7 +176,7 @@ def test_a_probability_above_one_fails(table) -> None:
 def test_an_unknown_risk_band_fails(table) -> None:
     scores = table("customer_churn_scores")
     scores.loc[[8, 9], "risk_band"] = "critical"
-    assert only_failure(validate_frame(scores, "customer_churn_scores")) == (
+    assert only_failure(validate_frame(scores, SUITES["customer_churn_scores"])) == (
         "expect_column_values_to_be_in_set",
         ("risk_band",),
         2,
@@ -176,7 +187,7 @@ def test_a_fractional_clv_decile_fails(table) -> None:
     clv = table("customer_clv")
     clv["clv_decile"] = clv["clv_decile"].astype("float64")
     clv.loc[0, "clv_decile"] = 5.5
-    assert only_failure(validate_frame(clv, "customer_clv")) == (
+    assert only_failure(validate_frame(clv, SUITES["customer_clv"])) == (
         "expect_column_values_to_be_in_set",
         ("clv_decile",),
         1,
@@ -187,7 +198,7 @@ def test_a_refund_larger_than_the_order_fails(table) -> None:
     orders = table("fct_orders")
     orders.loc[2, "refunded_amount"] = orders.loc[2, "gross_amount"] + 5
     orders.loc[2, "net_amount"] = orders.loc[2, "gross_amount"] - orders.loc[2, "refunded_amount"]
-    assert only_failure(validate_frame(orders, "fct_orders")) == (
+    assert only_failure(validate_frame(orders, SUITES["fct_orders"])) == (
         "expect_column_pair_values_a_to_be_greater_than_b",
         ("gross_amount", "refunded_amount"),
         1,
@@ -198,7 +209,7 @@ def test_a_net_amount_that_is_not_gross_less_refunded_fails_without_touching_the
     orders = table("fct_orders")
     columns = list(orders.columns)
     orders.loc[4, "net_amount"] += 0.01  # a cent off: beyond float noise, within any loose tolerance
-    assert only_failure(validate_frame(orders, "fct_orders")) == (
+    assert only_failure(validate_frame(orders, SUITES["fct_orders"])) == (
         "expect_column_values_to_be_between",
         ("net_amount_gap",),
         1,
@@ -208,7 +219,7 @@ def test_a_net_amount_that_is_not_gross_less_refunded_fails_without_touching_the
 
 def test_a_missing_column_fails_its_existence_check_and_its_rules_do_not_run(table) -> None:
     orders = table("fct_orders").drop(columns=["refunded_amount"])
-    report = validate_frame(orders, "fct_orders")
+    report = validate_frame(orders, SUITES["fct_orders"])
 
     assert not report.success and not report.has_errors
     assert report.missing_columns == ("refunded_amount",)
@@ -228,7 +239,7 @@ def test_gx_raising_is_an_error_not_a_data_failure(table) -> None:
     scores = table("customer_churn_scores")
     scores["churn_probability"] = scores["churn_probability"].astype(str)
     scores.loc[0, "churn_probability"] = SECRET
-    report = validate_frame(scores, "customer_churn_scores")
+    report = validate_frame(scores, SUITES["customer_churn_scores"])
 
     assert report.has_errors and not report.success
     assert report.failed == ()
@@ -250,7 +261,7 @@ def test_a_value_quoted_in_a_gx_error_message_is_redacted(table, monkeypatch) ->
     customers = table("dim_customers")
     customers.loc[0, "region"] = SECRET
     monkeypatch.setattr(pd.Series, "isin", raise_quoting_a_value)
-    report = validate_frame(customers, "dim_customers")
+    report = validate_frame(customers, SUITES["dim_customers"])
 
     assert {outcome.label for outcome in report.errored} == {
         "expect_column_values_to_be_in_set(region)",
@@ -268,7 +279,10 @@ def test_results_never_carry_data_values(table) -> None:
     customers["email"] = SECRET  # a PII column no rule reads
     scores = table("customer_churn_scores")
     scores.loc[0, "risk_band"] = SECRET
-    reports = [validate_frame(customers, "dim_customers"), validate_frame(scores, "customer_churn_scores")]
+    reports = [
+        validate_frame(customers, SUITES["dim_customers"]),
+        validate_frame(scores, SUITES["customer_churn_scores"]),
+    ]
 
     assert {outcome.label for report in reports for outcome in report.failed} == {
         "expect_column_values_to_be_unique(customer_id)",
@@ -284,15 +298,15 @@ def test_results_never_carry_data_values(table) -> None:
 def test_metadata_is_small_json_with_names_and_counts(table) -> None:
     scores = table("customer_churn_scores")
     scores.loc[7, "churn_probability"] = 1.3
-    metadata = validate_frame(scores, "customer_churn_scores").to_metadata()
+    metadata = validate_frame(scores, SUITES["customer_churn_scores"]).to_metadata()
 
     assert json.loads(json.dumps(metadata)) == metadata
     assert metadata == {
         "suite": "customer_churn_scores",
         "success": False,
         "evaluated_rows": ROWS,
-        "expectation_count": 12,
-        "passed_count": 11,
+        "expectation_count": 14,
+        "passed_count": 13,
         "failed": [
             {
                 "expectation": "expect_column_values_to_be_between(churn_probability)",
@@ -308,18 +322,35 @@ def test_metadata_is_small_json_with_names_and_counts(table) -> None:
 
 def test_validation_prints_nothing(table, capfd) -> None:
     """GX's tqdm progress bars would flood the Dagster compute logs of every check."""
-    validate_frame(table("customer_clv"), "customer_clv")
+    validate_frame(table("customer_clv"), SUITES["customer_clv"])
     assert capfd.readouterr() == ("", "")
 
 
-def test_an_unknown_suite_is_refused(table) -> None:
-    with pytest.raises(KeyError, match="no suite named 'dim_customer'"):
-        validate_frame(table("dim_customers"), "dim_customer")
+def test_the_deployments_vocabulary_decides_what_passes(table) -> None:
+    # A dollar shop's gate accepts its dollars and refuses the euros another deployment accepts.
+    dollars = table_suites(GateVocabulary(currencies=("USD",), channels=("web", "store")))
+    orders = table("fct_orders")
+    assert only_failure(validate_frame(orders, dollars["fct_orders"])) == (
+        "expect_column_values_to_be_in_set",
+        ("currency",),
+        ROWS,
+    )
+    assert validate_frame(orders.assign(currency="USD"), dollars["fct_orders"]).success
+
+
+def test_an_open_vocabulary_is_not_checked(table) -> None:
+    customers = table("dim_customers").assign(region="atlantis", loyalty_tier="platinum")
+    open_vocabulary = table_suites(GateVocabulary(currencies=("EUR",), channels=("web", "store")))
+    assert validate_frame(customers, open_vocabulary["dim_customers"]).success
+    assert not validate_frame(customers, SUITES["dim_customers"]).success
 
 
 def test_importing_the_package_leaves_gx_unloaded() -> None:
     """Dagster imports the package when it loads the code location; GX's ten-second import waits."""
-    probe = "import sys, expectations; print('great_expectations' in sys.modules, len(expectations.SUITES))"
+    probe = (
+        "import sys, expectations as e; "
+        "print('great_expectations' in sys.modules, len(e.table_suites(e.GateVocabulary(('EUR',), ('web',)))))"
+    )
     loaded = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()

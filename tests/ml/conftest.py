@@ -44,11 +44,17 @@ def churn_holdout(synthetic: SyntheticCustomers) -> HoldoutModel:
 
 @pytest.fixture(scope="session")
 def clv_holdout(synthetic: SyntheticCustomers) -> HoldoutModel:
-    training, holdout = _holdout_split(synthetic, 365)
+    training, holdout = _holdout_split(synthetic, FAST_CLV.horizon_days)
     model = train_clv_model(
-        training, clv_labels(training, synthetic.orders, synthetic.scoring_date), FAST_CLV
+        training,
+        clv_labels(training, synthetic.orders, synthetic.scoring_date, FAST_CLV.horizon_days),
+        FAST_CLV,
     )
-    return model, holdout, clv_labels(holdout, synthetic.orders, synthetic.scoring_date)
+    return (
+        model,
+        holdout,
+        clv_labels(holdout, synthetic.orders, synthetic.scoring_date, FAST_CLV.horizon_days),
+    )
 
 
 @pytest.fixture(scope="session")

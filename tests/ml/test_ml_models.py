@@ -10,10 +10,15 @@ import pytest
 
 from ml.evaluate import normalized_gini, roc_auc
 from ml.features import FEATURES
-from ml.labels import churn_labels
+from ml.labels import churn_labels, clv_labels
 from ml.score import RiskBands, score_churn, score_clv
 from ml.synthetic import SyntheticCustomers, make_customer_frames
-from ml.train import ChurnTrainConfig, TrainedModel, train_churn_model
+from ml.train import ChurnTrainConfig, ClvTrainConfig, TrainedModel, train_churn_model, train_clv_model
+from tests.ml.score_contracts import (
+    CHURN_SCORE_COLUMNS,
+    CLV_SCORE_COLUMNS,
+    assert_equal_sized_deciles_highest_first,
+)
 
 Holdout = tuple[TrainedModel, pd.DataFrame, pd.DataFrame]
 
@@ -75,13 +80,10 @@ def test_churn_scores_contract(churn_holdout: Holdout, synthetic: SyntheticCusto
         model, synthetic.features, synthetic.scoring_date, RiskBands(medium_from=0.3, high_from=0.8)
     )
     at_scoring = synthetic.features.loc[synthetic.features["snapshot_date"] == synthetic.scoring_date]
-    assert list(scores.columns) == [
-        "customer_id",
-        "scoring_date",
-        "churn_probability",
-        "risk_band",
-        "model_version",
-    ]
+    assert list(scores.columns) == CHURN_SCORE_COLUMNS
+    assert scores["horizon_days"].dtype == "int64"
+    assert (scores["horizon_days"] == model.horizon_days).all()
+    assert model.horizon_days == 90
     assert sorted(scores["customer_id"]) == sorted(at_scoring["customer_id"])
     assert scores["customer_id"].is_unique
     assert scores["churn_probability"].between(0.0, 1.0).all()
@@ -99,19 +101,46 @@ def test_churn_scores_contract(churn_holdout: Holdout, synthetic: SyntheticCusto
 
 def test_clv_scores_contract(clv_holdout: Holdout, synthetic: SyntheticCustomers) -> None:
     scores = score_clv(clv_holdout[0], synthetic.features, synthetic.scoring_date)
-    assert list(scores.columns) == [
-        "customer_id",
-        "scoring_date",
-        "predicted_revenue_365d",
-        "clv_decile",
-        "model_version",
-    ]
+    assert list(scores.columns) == CLV_SCORE_COLUMNS
+    assert scores["horizon_days"].dtype == "int64"
+    assert (scores["horizon_days"] == 365).all()
     assert scores["customer_id"].is_unique
     assert len(scores) == (synthetic.features["snapshot_date"] == synthetic.scoring_date).sum()
-    assert (scores["predicted_revenue_365d"] >= 0).all()
-    sizes = scores["clv_decile"].value_counts()
-    assert sorted(sizes.index) == list(range(1, 11))
-    assert sizes.max() - sizes.min() <= 1
-    # Decile 1 holds the highest predictions: every decile's minimum is at least the next one's maximum.
-    by_decile = scores.groupby("clv_decile")["predicted_revenue_365d"]
-    assert (by_decile.min().iloc[:-1].to_numpy() >= by_decile.max().iloc[1:].to_numpy()).all()
+    assert (scores["predicted_revenue"] >= 0).all()
+    assert_equal_sized_deciles_highest_first(scores)
+
+
+def test_undefined_validation_metrics_are_none_with_a_note_and_training_goes_on(
+    fast_churn_config: ChurnTrainConfig, fast_clv_config: ClvTrainConfig
+) -> None:
+    # Guards against a crash when the validation snapshot holds a single class (AUC undefined) or no
+    # revenue at all (Gini undefined): the model still trains and scores.
+    small = make_customer_frames(
+        n_customers=400, seed=3, snapshot_dates=["2023-01-01", "2023-02-01", "2023-03-01"]
+    )
+    is_validation = (small.features["snapshot_date"] == pd.Timestamp("2023-03-01")).to_numpy()
+    churn = churn_labels(small.features, small.orders, pd.Timestamp("2023-06-01"))
+    churn.loc[is_validation, "churned"] = 0
+    churn_model = train_churn_model(
+        small.features, churn, dataclasses.replace(fast_churn_config, min_child_samples=20)
+    )
+    assert churn_model.metrics["validation_auc"] is None
+    assert churn_model.metrics["validation_top_decile_lift"] is None
+    assert churn_model.metrics["validation_churn_rate"] == 0.0
+    assert churn_model.metric_notes == (
+        f"validation_auc undefined: all {is_validation.sum()} validation customers retained",
+        "validation_top_decile_lift undefined: no validation customer churned",
+    )
+
+    clv = clv_labels(small.features, small.orders, pd.Timestamp("2023-06-01"), horizon_days=90)
+    clv.loc[is_validation, "future_net_revenue"] = 0.0
+    clv_model = train_clv_model(
+        small.features, clv, dataclasses.replace(fast_clv_config, min_child_samples=20, horizon_days=90)
+    )
+    assert clv_model.metrics["validation_normalized_gini"] is None
+    assert clv_model.metrics["validation_top_decile_lift"] is None
+    assert clv_model.metrics["validation_mean_actual"] == 0.0
+    assert clv_model.metric_notes[0].startswith("validation_normalized_gini undefined: all ")
+    for model in (churn_model, clv_model):
+        assert model.best_iteration >= 1
+        assert np.isfinite(model.predict(small.features)).all()

@@ -18,6 +18,7 @@ from ml.pipeline import (
 )
 from ml.synthetic import SyntheticCustomers, make_customer_frames
 from ml.train import ChurnTrainConfig, ClvTrainConfig
+from tests.ml.score_contracts import CHURN_RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +34,14 @@ def test_fit_and_score_churn_scores_every_customer_at_the_scoring_date(
     )
     at_scoring = small.features.loc[small.features["snapshot_date"] == small.scoring_date, "customer_id"]
     scores = result.scores
-    assert list(scores.columns) == [
-        "customer_id",
-        "scoring_date",
-        "churn_probability",
-        "risk_band",
-        "model_version",
-        "reason_1",
-        "reason_2",
-        "reason_3",
-    ]
+    assert result.model_kind == "lightgbm"
+    assert result.fallback_reason is None
+    assert result.metrics["model_kind"] == "lightgbm"
+    assert result.metrics["fallback_reason"] == ""
+    assert list(scores.columns) == CHURN_RESULT_COLUMNS
     assert sorted(scores["customer_id"]) == sorted(at_scoring)
+    assert (scores["horizon_days"] == 90).all()
+    assert result.metrics["horizon_days"] == 90
     assert scores["churn_probability"].between(0, 1).all()
     explained = scores["reason_1"].notna()
     assert scores.loc[explained, "risk_band"].isin(["high", "medium"]).all()
@@ -67,9 +65,11 @@ def test_fit_and_score_clv_trains_on_a_full_year_of_outcomes(
     result = fit_and_score_clv(
         small.features, small.orders, small.scoring_date, ClvConfig(train=fast_clv_config)
     )
+    assert result.model_kind == "lightgbm"
     assert max(result.model.training_snapshot_dates) == pd.Timestamp("2023-01-01")
     assert result.scores["customer_id"].is_unique
-    assert (result.scores["predicted_revenue_365d"] >= 0).all()
+    assert (result.scores["horizon_days"] == 365).all()
+    assert (result.scores["predicted_revenue"] >= 0).all()
     assert set(result.scores["clv_decile"]) == set(range(1, 11))
     assert result.metrics["model_version"] == result.model.model_version
     assert result.metrics["n_training_rows"] == result.model.n_training_rows
@@ -105,10 +105,54 @@ def test_training_sample_keeps_whole_customers_and_is_stable(small: SyntheticCus
     assert capped["snapshot_date"].max() + pd.Timedelta(days=90) <= small.scoring_date
 
 
-def test_missing_scoring_snapshot_fails_loudly(
-    small: SyntheticCustomers, fast_churn_config: ChurnTrainConfig
+def test_horizons_are_parameters_and_every_score_row_names_its_horizon(
+    small: SyntheticCustomers, fast_churn_config: ChurnTrainConfig, fast_clv_config: ClvTrainConfig
 ) -> None:
+    churn = fit_and_score_churn(
+        small.features,
+        small.orders,
+        small.scoring_date,
+        ChurnConfig(train=dataclasses.replace(fast_churn_config, horizon_days=60)),
+    )
+    clv = fit_and_score_clv(
+        small.features,
+        small.orders,
+        small.scoring_date,
+        ClvConfig(train=dataclasses.replace(fast_clv_config, horizon_days=180)),
+    )
+    for result, horizon_days in ((churn, 60), (clv, 180)):
+        assert result.model_kind == "lightgbm"
+        assert result.model.horizon_days == horizon_days
+        assert result.metrics["horizon_days"] == horizon_days
+        assert (result.scores["horizon_days"] == horizon_days).all()
+        # The latest training snapshot is the latest one whose window ends by the scoring date.
+        latest = max(result.model.training_snapshot_dates)
+        assert latest + pd.Timedelta(days=horizon_days) <= small.scoring_date
+        later = small.features.loc[small.features["snapshot_date"] > latest, "snapshot_date"].min()
+        assert later + pd.Timedelta(days=horizon_days) > small.scoring_date
+    assert max(clv.model.training_snapshot_dates) == pd.Timestamp("2023-07-01")
+
+
+def test_empty_scoring_snapshot_gives_empty_scores_and_says_why(
+    small: SyntheticCustomers, fast_churn_config: ChurnTrainConfig, fast_clv_config: ClvTrainConfig
+) -> None:
+    # Guards against an asset failure (and everything downstream not publishing) when a run has nobody
+    # to score; a later snapshot missing is reported, not raised.
     without = small.features.loc[small.features["snapshot_date"] != small.scoring_date]
-    config = ChurnConfig(train=dataclasses.replace(fast_churn_config, n_estimators=5))
-    with pytest.raises(ValueError, match="no snapshot at scoring_date"):
-        fit_and_score_churn(without, small.orders, small.scoring_date, config)
+    churn_config = ChurnConfig(train=dataclasses.replace(fast_churn_config, n_estimators=5))
+    churn = fit_and_score_churn(without, small.orders, small.scoring_date, churn_config)
+    clv = fit_and_score_clv(without, small.orders, small.scoring_date, ClvConfig(train=fast_clv_config))
+    full_churn = fit_and_score_churn(small.features, small.orders, small.scoring_date, churn_config)
+    full_clv = fit_and_score_clv(
+        small.features, small.orders, small.scoring_date, ClvConfig(train=fast_clv_config)
+    )
+    for empty, full in ((churn, full_churn), (clv, full_clv)):
+        assert empty.scores.empty
+        assert empty.metrics["n_scored"] == 0
+        assert (
+            empty.fallback_reason
+            == "the features have no customers at the scoring date 2024-01-15: nothing to score"
+        )
+        assert empty.metrics["fallback_reason"] == empty.fallback_reason
+        assert empty.model_kind == "run_rate"
+        pd.testing.assert_series_equal(empty.scores.dtypes, full.scores.dtypes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -12,7 +11,7 @@ from orchestration.lib.dbt import window_vars
 
 def test_window_is_half_open_with_exclusive_end() -> None:
     # Guards the inclusive-upper-bound bug: a one-day partition [d, d+1) must not end on d.
-    assert json.loads(window_vars(date(2024, 3, 1), date(2024, 3, 2))) == {
+    assert window_vars(date(2024, 3, 1), date(2024, 3, 2)) == {
         "min_date": "2024-03-01",
         "max_date": "2024-03-02",
         "lookback_days": 0,
@@ -20,8 +19,8 @@ def test_window_is_half_open_with_exclusive_end() -> None:
 
 
 def test_consecutive_windows_meet_without_overlap() -> None:
-    first = json.loads(window_vars(date(2024, 1, 1), date(2024, 2, 1)))
-    second = json.loads(window_vars(date(2024, 2, 1), date(2024, 3, 1)))
+    first = window_vars(date(2024, 1, 1), date(2024, 2, 1))
+    second = window_vars(date(2024, 2, 1), date(2024, 3, 1))
     assert first["max_date"] == second["min_date"]
 
 
@@ -32,6 +31,6 @@ def test_empty_window_is_refused() -> None:
 
 def test_lookback_is_passed_and_never_negative() -> None:
     # The facts must re-read the days a shop-database load with the same lookback replaced.
-    assert json.loads(window_vars(date(2024, 3, 5), date(2024, 3, 6), 3))["lookback_days"] == 3
+    assert window_vars(date(2024, 3, 5), date(2024, 3, 6), 3)["lookback_days"] == 3
     with pytest.raises(ValueError, match="lookback_days must be >= 0"):
         window_vars(date(2024, 3, 1), date(2024, 3, 2), -1)

@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.lib.settings import REPO_ROOT
 from orchestration.lib.warehouse import WAREHOUSE_POOL
+from sources.config import REPO_ROOT
 
 
 def test_definitions_load_and_resolve() -> None:

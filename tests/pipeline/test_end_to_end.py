@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
@@ -18,11 +17,12 @@ import duckdb
 import pytest
 
 from orchestration.definitions import ALL_ASSETS, ALL_CHECKS, resources_for
-from orchestration.defs.ingestion.assets import MAX_QUARANTINE_SHARE_ENV, raw_assets
+from orchestration.defs.ingestion.assets import raw_assets
 from orchestration.defs.partitions import partition_range_tags
 from orchestration.defs.warehouse.assets import warehouse_facts
-from orchestration.lib.settings import Settings
+from sources.config import ClienteleConfig
 from sources.contracts import ORDERS
+from sources.demo.config import demo_config
 
 START = date(2024, 1, 1)
 END = date(2025, 7, 1)  # exclusive; 18 months leave a full year of history before the CLV horizon
@@ -31,7 +31,7 @@ RERUN_DAY = "2024-09-17"
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(tmp_path_factory: pytest.TempPathFactory) -> ClienteleConfig:
     data_dir = tmp_path_factory.mktemp("clientele")
     subprocess.run(
         [
@@ -51,20 +51,14 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         ],
         check=True,
     )
-    return Settings.for_data_dir(data_dir, START, END)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def small_run_quarantine_threshold() -> Iterator[None]:
     # The generator plants at least one malformed row of each kind per source, which in a run this
     # small is above the default 2% share for the smaller sources.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MAX_QUARANTINE_SHARE_ENV, "0.05")
-        yield
+    small_run = {"quality": {"max_quarantine_share": 0.05}}
+    return demo_config().with_overrides(small_run).with_data_dir(data_dir)
 
 
 @pytest.fixture(scope="module")
-def pipeline_run(settings: Settings) -> dg.ExecuteInProcessResult:
+def pipeline_run(settings: ClienteleConfig) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*ALL_ASSETS, *ALL_CHECKS],
         resources=resources_for(settings),
@@ -72,15 +66,15 @@ def pipeline_run(settings: Settings) -> dg.ExecuteInProcessResult:
     )
 
 
-def query(settings: Settings, sql: str) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+def query(settings: ClienteleConfig, sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.paths.warehouse_path), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
-def landing_order_records(settings: Settings) -> int:
+def landing_order_records(settings: ClienteleConfig) -> int:
     """CSV records in every orders export, counted independently of the loader."""
     total = 0
-    for path in sorted((settings.landing_dir / ORDERS.system / ORDERS.name).glob("*.csv")):
+    for path in sorted((settings.paths.landing_dir / ORDERS.system / ORDERS.name).glob("*.csv")):
         with path.open(newline="", encoding="utf-8-sig") as handle:
             total += sum(1 for row in csv.reader(handle) if row) - 1
     return total
@@ -97,14 +91,14 @@ def test_run_succeeds_with_every_check_passing(pipeline_run: dg.ExecuteInProcess
     assert any(name.startswith("unique_") for name in names), "dbt tests did not surface as checks"
 
 
-def test_every_landing_row_is_loaded_or_quarantined(settings: Settings, pipeline_run) -> None:
+def test_every_landing_row_is_loaded_or_quarantined(settings: ClienteleConfig, pipeline_run) -> None:
     [(loaded,)] = query(settings, "select count(*) from raw.sales_orders")
     [(quarantined,)] = query(settings, "select count(*) from raw.quarantine where source = 'sales_orders'")
     assert loaded + quarantined == landing_order_records(settings)
     assert quarantined > 0, "the demo data injects malformed rows; none were quarantined"
 
 
-def test_orders_and_revenue_reconcile_from_raw_to_marts(settings: Settings, pipeline_run) -> None:
+def test_orders_and_revenue_reconcile_from_raw_to_marts(settings: ClienteleConfig, pipeline_run) -> None:
     latest = """
         select order_id, order_total from raw.sales_orders
         qualify row_number() over (
@@ -119,15 +113,16 @@ def test_orders_and_revenue_reconcile_from_raw_to_marts(settings: Settings, pipe
     assert float(net) == pytest.approx(float(fact_total) - float(refunds), abs=0.01)
 
 
-def test_one_row_per_customer(settings: Settings, pipeline_run) -> None:
+def test_one_row_per_customer(settings: ClienteleConfig, pipeline_run) -> None:
     [(rows, customers)] = query(
         settings, "select count(*), count(distinct customer_id) from marts.dim_customers"
     )
     assert rows == customers > 100
 
 
-def test_every_customer_is_scored(settings: Settings, pipeline_run) -> None:
+def test_every_customer_is_scored(settings: ClienteleConfig, pipeline_run) -> None:
     [(scoring_date,)] = query(settings, "select max(snapshot_date) from marts.customer_features")
+    assert scoring_date == END  # the day after the last loaded export day
     expected = set(
         query(
             settings,
@@ -135,7 +130,7 @@ def test_every_customer_is_scored(settings: Settings, pipeline_run) -> None:
         )
     )
     churn = query(settings, "select customer_id, churn_probability from ml.customer_churn_scores")
-    clv = query(settings, "select customer_id, predicted_revenue_365d from ml.customer_clv")
+    clv = query(settings, "select customer_id, predicted_revenue from ml.customer_clv")
     assert {(c,) for c, _ in churn} == expected
     assert {(c,) for c, _ in clv} == expected
     assert len(churn) == len(expected)
@@ -144,20 +139,26 @@ def test_every_customer_is_scored(settings: Settings, pipeline_run) -> None:
 
 
 def test_models_are_measured_against_truth(pipeline_run: dg.ExecuteInProcessResult) -> None:
-    churn = pipeline_run.asset_materializations_for_node("ml__customer_churn_scores")[0].metadata
-    clv = pipeline_run.asset_materializations_for_node("ml__customer_clv")[0].metadata
-    assert churn["truth_churn_auc"].value > 0.6
-    assert clv["truth_clv_normalized_gini"].value > 0.2
+    truth = {
+        e.asset_check_key.asset_key.path[-1]: e.metadata
+        for e in pipeline_run.get_asset_check_evaluations()
+        if e.asset_check_key.name == "scores_against_demo_truth"
+    }
+    assert truth["customer_churn_scores"]["truth_churn_auc"].value > 0.6
+    assert truth["customer_clv"]["truth_clv_normalized_gini"].value > 0.2
+    for task in ("customer_churn_scores", "customer_clv"):
+        [materialization] = pipeline_run.asset_materializations_for_node(f"ml__{task}")
+        assert materialization.metadata["model"].value == "lightgbm"
 
 
-def test_published_copy_matches_the_warehouse(settings: Settings, pipeline_run) -> None:
-    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+def test_published_copy_matches_the_warehouse(settings: ClienteleConfig, pipeline_run) -> None:
+    with duckdb.connect(str(settings.paths.serving_path), read_only=True) as con:
         published = con.execute("select count(*), sum(net_amount) from marts.fct_orders").fetchone()
     assert published == tuple(query(settings, "select count(*), sum(net_amount) from marts.fct_orders")[0])
-    assert (settings.exports_dir / "ml__customer_churn_scores.parquet").is_file()
+    assert (settings.paths.exports_dir / "ml__customer_churn_scores.parquet").is_file()
 
 
-def test_rerunning_a_past_partition_changes_nothing(settings: Settings, pipeline_run) -> None:
+def test_rerunning_a_past_partition_changes_nothing(settings: ClienteleConfig, pipeline_run) -> None:
     snapshot_sql = "select * exclude (_loaded_at) from raw.sales_orders order by all"
     facts_sql = "select * from marts.fct_orders order by order_id"
     before = (query(settings, snapshot_sql), query(settings, facts_sql))
@@ -170,11 +171,13 @@ def test_rerunning_a_past_partition_changes_nothing(settings: Settings, pipeline
     assert (query(settings, snapshot_sql), query(settings, facts_sql)) == before
 
 
-def test_no_raw_pii_leaves_the_raw_layer(settings: Settings, pipeline_run: dg.ExecuteInProcessResult) -> None:
+def test_no_raw_pii_leaves_the_raw_layer(
+    settings: ClienteleConfig, pipeline_run: dg.ExecuteInProcessResult
+) -> None:
     # Every e-mail and phone number as the sources wrote it, and as normalised: none may appear in a
     # table outside `raw`, in the published copy or exports, or in any event of the run (logs, metadata,
     # check results).
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with duckdb.connect(str(settings.paths.warehouse_path), read_only=True) as con:
         spellings = {
             value
             for (value,) in con.execute(
@@ -195,7 +198,7 @@ def test_no_raw_pii_leaves_the_raw_layer(settings: Settings, pipeline_run: dg.Ex
                 v for (v,) in con.execute(f'select distinct "{column}" from {schema}.{table}').fetchall()
             }
             assert not values & identifiers, f"{schema}.{table}.{column} holds raw PII"
-    for parquet in settings.exports_dir.glob("*.parquet"):
+    for parquet in settings.paths.exports_dir.glob("*.parquet"):
         text = " ".join(str(v) for v in duckdb.sql(f"select * from '{parquet}'").fetchall())
         assert not any(i in text for i in identifiers if "@" in i), parquet.name
     events = " ".join(str(event) for event in pipeline_run.all_events)

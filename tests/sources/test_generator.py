@@ -22,13 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sources.contracts import ALL_SOURCES, ORDER_LINES, ORDERS, FileFormat, SourceContract, TruthFiles
+from sources.contracts import ALL_SOURCES, ORDER_LINES, ORDERS, FileFormat, SourceContract
 from sources.demo import DemoConfig, generate, population, text
 from sources.demo.__main__ import main
 from sources.demo.crm import simulate_tickets
 from sources.demo.generator import phase_rng
 from sources.demo.identities import assign_identities
 from sources.demo.timeline import Timeline
+from sources.demo.truth import TruthFiles
 from sources.demo.writers import parquet_type
 
 SMALL = DemoConfig(customers=200, seed=11, start=date(2024, 1, 1), end=date(2024, 5, 1))

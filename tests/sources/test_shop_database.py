@@ -16,10 +16,11 @@ import duckdb
 import psycopg
 import pytest
 
-from orchestration.defs.ingestion.assets import build_shop_database_asset
+from orchestration.defs.ingestion.assets import QuarantineGateResource, build_shop_database_asset
 from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.warehouse import WarehouseResource
 from sources.contracts import ORDERS, SALES_SOURCES, SourceContract
+from sources.demo.config import DEMO_CONFIG_PATH
 from sources.demo.generator import DemoConfig, generate
 from sources.demo.shop_database import seed_shop_database, shop_table_ddl
 from sources.landing import read_landing_file
@@ -113,9 +114,14 @@ def materialize_orders(
         partition_key=day,
         resources={
             "shop_database": ShopDatabaseResource(
-                url=url, lookback_days=lookback_days, connect_attempts=attempts, retry_base_seconds=0.01
+                url=url,
+                timezone=BERLIN,
+                lookback_days=lookback_days,
+                connect_attempts=attempts,
+                retry_base_seconds=0.01,
             ),
             "warehouse": WarehouseResource(path=str(warehouse)),
+            "quarantine_gate": QuarantineGateResource(max_share=0.02),
         },
         raise_on_error=False,
     )
@@ -238,8 +244,10 @@ def test_retries_back_off_exponentially() -> None:
 def test_missing_required_column_fails_before_anything_is_written(postgres_url: str) -> None:
     create_shop_tables(postgres_url)
     with psycopg.connect(postgres_url) as connection:
-        connection.execute("alter table shop.orders drop column channel, drop column currency")
-    with pytest.raises(ShopDatabaseError, match=r"shop\.orders: required columns missing: channel, currency"):
+        connection.execute("alter table shop.orders drop column order_total, drop column updated_at")
+    with pytest.raises(
+        ShopDatabaseError, match=r"shop\.orders: required columns missing: order_total, updated_at"
+    ):
         extract_window(postgres_url, ORDERS, date(2025, 5, 10), date(2025, 5, 11), BERLIN)
 
 
@@ -279,7 +287,11 @@ def test_definitions_extract_sales_from_the_database_when_its_url_is_set(postgre
         "for key in sorted(graph.get_all_asset_keys()):\n"
         "    if key.path[0] == 'raw': print(key.path[1], sorted(graph.get(key).kinds))\n"
     )
-    env = {"CLIENTELE_SHOP_DATABASE_URL": postgres_url, "PATH": "/usr/bin:/bin"}
+    env = {
+        "CLIENTELE_SHOP_DATABASE_URL": postgres_url,
+        "CLIENTELE_CONFIG": str(DEMO_CONFIG_PATH),
+        "PATH": "/usr/bin:/bin",
+    }
     output = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     ).stdout

@@ -5,6 +5,7 @@ Shared by the warehouse tests (imported like `raw_fixture`, through pytest's `py
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,8 +15,12 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml  # type: ignore[import-untyped]
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from raw_fixture import build_raw_warehouse, fixture_rows, unresolved_customer_rows
+
+from orchestration.lib.dbt import deployment_vars
+from sources.demo.config import demo_config
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # bi.* reads the ML step's score tables, which only the pipeline (or test_kpi_marts) creates
@@ -32,7 +37,7 @@ class Dbt:
         os.environ["CLIENTELE_WAREHOUSE_PATH"] = str(warehouse)
         result = dbtRunner().invoke(
             [
-                *args,
+                *with_pipeline_vars(warehouse, args),
                 "--project-dir",
                 str(DBT_PROJECT_DIR),
                 "--profiles-dir",
@@ -52,6 +57,30 @@ class Dbt:
             ]
             raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception or failures}")
         return result
+
+
+def with_pipeline_vars(warehouse: Path, args: tuple[str, ...]) -> list[str]:
+    """`args` with the vars Dagster would pass: the demo deployment's, and a scoring date (the day after
+    the fixture's last orders export), under any `--vars` the test gives itself."""
+    given: dict[str, Any] = {}
+    rest = list(args)
+    if "--vars" in rest:
+        at = rest.index("--vars")
+        given = yaml.safe_load(rest[at + 1]) or {}
+        del rest[at : at + 2]
+    defaults: dict[str, Any] = {**deployment_vars(demo_config()), **fixture_scoring_date(warehouse)}
+    return [*rest, "--vars", json.dumps({**defaults, **given}, default=str)]
+
+
+def fixture_scoring_date(warehouse: Path) -> dict[str, str]:
+    """{"scoring_date": the day after the latest raw orders export}, or {} before any orders exist."""
+    if not warehouse.exists():
+        return {}
+    try:  # not read-only: dbt may hold this file open in this process, and DuckDB wants one configuration
+        row = query(warehouse, "select max(_export_date) + 1 from raw.sales_orders")[0]
+    except duckdb.CatalogException:
+        return {}
+    return {"scoring_date": row[0].isoformat()} if row and row[0] else {}
 
 
 @contextmanager

@@ -426,13 +426,32 @@ def fixture_rows() -> list[RawRow]:
 
 
 def unresolved_customer_rows() -> list[RawRow]:
-    """Facts no customer can be resolved to, on top of `fixture_rows()` (which the KPI tests read as is)."""
+    """Facts no customer can be resolved to, and an order known only by its customer number, on top of
+    `fixture_rows()` (which the KPI tests read as is)."""
     return [
-        # O-10: a web order of an account that no account export knows
+        # O-10: a store order with a loyalty card that no card export knows
         _order(
-            "2024-03-12", "O-10", "2024-03-12 12:00:00", "15.00", "2024-03-12 12:00:00", account_id="A-404"
+            "2024-03-12",
+            "O-10",
+            "2024-03-12 12:00:00",
+            "15.00",
+            "2024-03-12 12:00:00",
+            channel="store",
+            loyalty_card="L-404",
         ),
         _line("2024-03-12", "O-10", 1, "15.00", "2024-03-12 12:00:00"),
+        # O-11: a minimal order (no channel, currency or updated_at) carrying only the shop's customer
+        # number A-77, which no account export describes: the number alone makes a customer
+        RawRow(
+            "sales_orders",
+            _d("2024-03-14"),
+            {
+                "order_id": "O-11",
+                "account_id": "A-77",
+                "ordered_at": _ts("2024-03-14 09:30:00"),
+                "order_total": "21.50",
+            },
+        ),
         # R-2: a refund of the anonymous store order O-4
         RawRow(
             "sales_refunds",

@@ -15,6 +15,7 @@ customer can be resolved to):
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def incremental(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Increment
             "build",
             *dagster_selection(warehouse_facts),
             "--vars",
-            window_vars(start, end, lookback_days),
+            json.dumps(window_vars(start, end, lookback_days)),
         )
         return query(warehouse, FCT_ORDERS_QUERY)
 
@@ -145,10 +146,25 @@ def order_rows(captured: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
 
 def test_one_row_per_customer_and_one_for_the_unknown_customer(full: Path) -> None:
     [(rows, customers)] = query(full, "select count(*), count(distinct customer_id) from marts.dim_customers")
-    assert rows == customers == 5  # Alice, Bob, Carol, Dave, and 'unknown'
+    assert rows == customers == 6  # Alice, Bob, Carol, Dave, customer number A-77, and 'unknown'
     assert query(full, "select customer_id from marts.dim_customers where is_unknown_customer") == [
         (UNKNOWN_CUSTOMER,)
     ]
+
+
+def test_a_customer_number_alone_makes_a_customer(full: Path) -> None:
+    # O-11 carries only the shop's customer number A-77 (no accounts export, no channel, no currency):
+    # it is a customer of its own, with the deployment's default channel and currency.
+    customer = customer_of(full, "customer_accounts", "A-77")
+    assert customer != UNKNOWN_CUSTOMER
+    assert query(
+        full, "select customer_id, channel, currency from marts.fct_orders where order_id = 'O-11'"
+    ) == [(customer, "web", "EUR")]
+    assert query(
+        full,
+        "select lifetime_orders, lifetime_net_revenue from marts.dim_customers where customer_id = ?",
+        [customer],
+    ) == [(1, Decimal("21.50"))]
 
 
 def test_account_guest_checkout_contacts_and_card_resolve_to_one_customer(full: Path) -> None:
@@ -171,7 +187,7 @@ def test_store_order_follows_loyalty_card_to_its_contact(full: Path) -> None:
 
 
 def test_orders_of_unknown_customers_are_kept(full: Path) -> None:
-    # O-4: an anonymous store order; O-10: the account A-404 is in no account export
+    # O-4: an anonymous store order; O-10: the loyalty card L-404 is in no card export
     orders = query(
         full,
         "select order_id, gross_amount from marts.fct_orders where customer_id = ? order by order_id",

@@ -23,11 +23,12 @@ EARLIER_SCORING_DATE = date(2024, 6, 1)
 ML_TABLES_DDL = """
 create schema ml;
 create table ml.customer_churn_scores (
-    customer_id varchar, scoring_date date, churn_probability double, risk_band varchar,
-    reason_1 varchar, reason_2 varchar, reason_3 varchar, model_version varchar
+    customer_id varchar, scoring_date date, horizon_days bigint, churn_probability double, risk_band varchar,
+    model_version varchar, reason_1 varchar, reason_2 varchar, reason_3 varchar
 );
 create table ml.customer_clv (
-    customer_id varchar, scoring_date date, predicted_revenue_365d double, clv_decile bigint, model_version varchar
+    customer_id varchar, scoring_date date, horizon_days bigint, predicted_revenue double, clv_decile bigint,
+    model_version varchar
 );
 """
 
@@ -41,11 +42,11 @@ def write_scores(warehouse: Path, scored: list[str]) -> None:
             for scoring_date, version in [(EARLIER_SCORING_DATE, "v1"), (SCORING_DATE, "v2")]:
                 probability = 0.9 if version == "v1" else rank / 10
                 con.execute(
-                    "insert into ml.customer_churn_scores values (?, ?, ?, ?, 'recency_days', 'frequency', null, ?)",
+                    "insert into ml.customer_churn_scores values (?, ?, 90, ?, ?, ?, 'recency_days', 'frequency', null)",
                     [customer_id, scoring_date, probability, "high" if probability > 0.5 else "low", version],
                 )
                 con.execute(
-                    "insert into ml.customer_clv values (?, ?, ?, ?, ?)",
+                    "insert into ml.customer_clv values (?, ?, 365, ?, ?, ?)",
                     [customer_id, scoring_date, 100.0 * rank, rank, version],
                 )
     finally:

@@ -1,9 +1,10 @@
 {{ config(tags=['customer_360']) }}
 
 -- One row per known customer (the unknown customer left out): the golden record (dim_customers) with the
--- customer's lifecycle segment, RFM scores and ABC/XYZ class at the scoring date, and the latest churn and
--- CLV scores. A customer without a segment, class or score (no orders in the window, not scored) keeps
--- nulls there.
+-- customer's lifecycle segment, RFM scores and ABC/XYZ class at the scoring date, and each model's latest
+-- scores at or before the scoring date (a model that could not score this date leaves its previous
+-- scores, dated by their scoring-date column). A customer without a segment, class or score (no orders
+-- in the window, not scored) keeps nulls there.
 
 with
 
@@ -42,6 +43,7 @@ churn_scores as (
     select
         customer_id,
         scoring_date,
+        horizon_days,
         churn_probability,
         risk_band,
         reason_1,
@@ -49,15 +51,15 @@ churn_scores as (
         reason_3,
         model_version
     from {{ source('ml', 'customer_churn_scores') }}
-    where scoring_date = (select max(scoring_date) from {{ source('ml', 'customer_churn_scores') }})
+    where scoring_date = ({{ latest_scoring_date(source('ml', 'customer_churn_scores')) }})
 
 ),
 
 clv_scores as (
 
-    select customer_id, scoring_date, predicted_revenue_365d, clv_decile, model_version
+    select customer_id, scoring_date, horizon_days, predicted_revenue, clv_decile, model_version
     from {{ source('ml', 'customer_clv') }}
-    where scoring_date = (select max(scoring_date) from {{ source('ml', 'customer_clv') }})
+    where scoring_date = ({{ latest_scoring_date(source('ml', 'customer_clv')) }})
 
 ),
 
@@ -103,6 +105,7 @@ final as (
 
         -- churn model, latest scoring date
         cast(churn_scores.scoring_date as date) as churn_scoring_date,
+        cast(churn_scores.horizon_days as bigint) as churn_horizon_days,
         cast(churn_scores.churn_probability as float8) as churn_probability,
         cast(churn_scores.risk_band as varchar) as churn_risk_band,
         cast(churn_scores.reason_1 as varchar) as churn_reason_1,
@@ -112,7 +115,8 @@ final as (
 
         -- lifetime-value model, latest scoring date
         cast(clv_scores.scoring_date as date) as clv_scoring_date,
-        cast(clv_scores.predicted_revenue_365d as float8) as predicted_revenue_365d,
+        cast(clv_scores.horizon_days as bigint) as clv_horizon_days,
+        cast(clv_scores.predicted_revenue as float8) as predicted_revenue,
         cast(clv_scores.clv_decile as bigint) as clv_decile,
         cast(clv_scores.model_version as varchar) as clv_model_version
 

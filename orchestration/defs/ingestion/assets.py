@@ -1,11 +1,12 @@
-"""One raw asset per landing source: a window of export days replaced in the raw schema in one transaction.
+"""One raw asset per enabled source: a window of export days replaced in the raw schema in one transaction.
 
 Each asset carries a blocking check on the share of quarantined rows, so a broken export stops the
-warehouse from building on it while the rows stay inspectable in `raw.quarantine`.
+warehouse from building on it while the rows stay inspectable in `raw.quarantine`. Only the sources the
+deployment enables (`sources.enabled`) have an asset; the others have an empty raw table (see
+`orchestration/defs/warehouse`).
 """
 
 import json
-import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -13,21 +14,25 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.partitions import daily_partitions, days_in, single_run_backfill, window_dates
+from orchestration.lib.deployment import DEPLOYMENT
 from orchestration.lib.landing import LandingResource
-from orchestration.lib.settings import Settings
 from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
-from sources.contracts import ALL_SOURCES, SALES_SOURCES, SourceContract
+from sources.contracts import SourceContract
 from sources.pii import pii_key
 from sources.raw_tables import LoadResult, Replace, load_window
 
-MAX_QUARANTINE_SHARE_ENV = "CLIENTELE_MAX_QUARANTINE_SHARE"
-DEFAULT_MAX_QUARANTINE_SHARE = 0.02
 QUARANTINE_CHECK = "quarantined_share_within_threshold"
 
 
-def max_quarantine_share() -> float:
-    return float(os.environ.get(MAX_QUARANTINE_SHARE_ENV, DEFAULT_MAX_QUARANTINE_SHARE))
+class QuarantineGateResource(dg.ConfigurableResource):
+    """The most a load may quarantine before its blocking check stops the warehouse from building on it.
+
+    Bound to the deployment's `quality.max_quarantine_share`; a run can raise it from the launchpad
+    (resources.quarantine_gate.config.max_share) to load an export whose bad rows were reviewed.
+    """
+
+    max_share: float
 
 
 def raw_asset_key(contract: SourceContract) -> dg.AssetKey:
@@ -53,17 +58,20 @@ def _raw_asset(contract: SourceContract, origin: str, kind: str) -> Callable[[An
                 asset=key,
                 blocking=True,
                 description="Fails the load when the quarantined share of rows passes the threshold "
-                f"({MAX_QUARANTINE_SHARE_ENV}, default {DEFAULT_MAX_QUARANTINE_SHARE:.0%}).",
+                "(quality.max_quarantine_share in the configuration).",
             )
         ],
     )
 
 
 def _load_output(
-    context: dg.AssetExecutionContext, result: LoadResult, **extra_metadata: str | int | None
+    context: dg.AssetExecutionContext,
+    result: LoadResult,
+    gate: QuarantineGateResource,
+    **extra_metadata: str | int | None,
 ) -> dg.MaterializeResult:
     """Row accounting as metadata, and the quarantine check's verdict."""
-    threshold = max_quarantine_share()
+    threshold = gate.max_share
     start, end = result.window_start, result.window_end
     context.log.info(
         f"{result.table} [{start}, {end}): read {result.rows_read}, loaded {result.rows_loaded}, "
@@ -102,13 +110,16 @@ def build_landing_asset(contract: SourceContract) -> dg.AssetsDefinition:
         contract, f"Loaded from {contract.format.value.upper()} landing files.", contract.format.value
     )
     def raw_source(
-        context: dg.AssetExecutionContext, landing: LandingResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        landing: LandingResource,
+        warehouse: WarehouseResource,
+        quarantine_gate: QuarantineGateResource,
     ) -> dg.MaterializeResult:
         start, end = window_dates(context)
         files = [landing.read(contract, day) for day in days_in(start, end)]
         with warehouse.connect() as con:
             result = load_window(con, contract, files, start, end, pii_key())
-        return _load_output(context, result)
+        return _load_output(context, result, quarantine_gate)
 
     return raw_source
 
@@ -124,7 +135,10 @@ def build_shop_database_asset(contract: SourceContract, calendar_start: date) ->
 
     @_raw_asset(contract, "Extracted from the shop's PostgreSQL database by updated_at.", "postgres")
     def raw_source(
-        context: dg.AssetExecutionContext, shop_database: ShopDatabaseResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        shop_database: ShopDatabaseResource,
+        warehouse: WarehouseResource,
+        quarantine_gate: QuarantineGateResource,
     ) -> dg.MaterializeResult:
         start, end = window_dates(context)
         first = max(start - timedelta(days=shop_database.lookback_days), calendar_start)
@@ -133,16 +147,20 @@ def build_shop_database_asset(contract: SourceContract, calendar_start: date) ->
             result = load_window(con, contract, batches, first, end, pii_key(), Replace.KEYS)
         versions = (v for b in batches for v in b.columns[contract.version_column] if v is not None)
         return _load_output(
-            context, result, watermark=max(versions, default=None), lookback_days=shop_database.lookback_days
+            context,
+            result,
+            quarantine_gate,
+            watermark=max(versions, default=None),
+            lookback_days=shop_database.lookback_days,
         )
 
     return raw_source
 
 
-# Sales come from the shop database when the deployment names one (CLIENTELE_SHOP_DATABASE_URL), from
-# landing files otherwise; either way the asset keys, and so everything downstream, are the same.
-_settings = Settings.from_env()
-_from_database = SALES_SOURCES if _settings.sales_from_shop_database else ()
-landing_assets = [build_landing_asset(c) for c in ALL_SOURCES if c not in _from_database]
-shop_database_assets = [build_shop_database_asset(c, _settings.start_date) for c in _from_database]
+# Sales come from the shop database when the deployment says so (`sources.sales_origin`), from landing
+# files otherwise; either way the asset keys, and so everything downstream, are the same.
+_from_database = DEPLOYMENT.shop_database_contracts
+landing_contracts = tuple(c for c in DEPLOYMENT.enabled_contracts if c not in _from_database)
+landing_assets = [build_landing_asset(c) for c in landing_contracts]
+shop_database_assets = [build_shop_database_asset(c, DEPLOYMENT.calendar.start_date) for c in _from_database]
 raw_assets = [*landing_assets, *shop_database_assets]

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.ingestion.assets import landing_assets
+from orchestration.defs.ingestion.assets import landing_assets, landing_contracts
 from orchestration.defs.partitions import partition_range_tags
 from orchestration.lib.landing import LandingResource
-from sources.contracts import ALL_SOURCES
 from sources.landing import changed_days, export_day_fingerprints
 
 
@@ -38,7 +37,7 @@ def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingResource) -> dg.SensorResult:
     previous = json.loads(context.cursor) if context.cursor else {}
-    current = export_day_fingerprints(Path(landing.path), ALL_SOURCES)
+    current = export_day_fingerprints(Path(landing.path), landing_contracts)
     requests = [
         dg.RunRequest(
             run_key=f"{first}..{last}:{'-'.join(current[d.isoformat()] for d in (first, last))}",

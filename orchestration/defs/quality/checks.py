@@ -3,7 +3,8 @@
 GX validates a pandas copy of the table: its SQL data source gives wrong results on DuckDB. A check
 whose data breaks an expectation fails (and, being blocking, stops what is downstream in the run); a
 check where GX itself raised errors out instead, so a GX problem is never reported as bad data.
-Metadata carries expectation names and counts only, never values, so no PII can leak into it.
+Metadata carries expectation names and counts only, never values, so no PII can leak into it. The
+vocabularies the suites check are the deployment's (`currency`, `vocabulary` in its configuration).
 """
 
 from __future__ import annotations
@@ -11,38 +12,52 @@ from __future__ import annotations
 import dagster as dg
 
 from expectations.runner import validate_frame
+from expectations.suites import GateVocabulary, TableSuite, table_suites
+from orchestration.lib.deployment import DEPLOYMENT
+from orchestration.lib.scoring import ScoringResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
+SUITES = table_suites(
+    GateVocabulary(
+        currencies=DEPLOYMENT.currency.accepted_codes,
+        channels=DEPLOYMENT.vocabulary.channels,
+        regions=DEPLOYMENT.vocabulary.regions,
+        age_bands=DEPLOYMENT.vocabulary.age_bands,
+        loyalty_tiers=DEPLOYMENT.vocabulary.loyalty_tiers,
+    )
+)
 
-def _latest_scoring_date(table: str) -> str:
-    """Model outputs keep every scoring date; the gate judges the one just written."""
-    return f"select * from {table} where scoring_date = (select max(scoring_date) from {table})"
-
-
-# asset key -> (table, the query whose rows the suite of the table's name validates)
-GATED_TABLES: dict[dg.AssetKey, tuple[str, str]] = {
-    dg.AssetKey(["marts", "dim_customers"]): ("marts.dim_customers", "select * from marts.dim_customers"),
-    dg.AssetKey(["marts", "fct_orders"]): ("marts.fct_orders", "select * from marts.fct_orders"),
-    dg.AssetKey(["ml", "customer_churn_scores"]): (
-        "ml.customer_churn_scores",
-        _latest_scoring_date("ml.customer_churn_scores"),
-    ),
-    dg.AssetKey(["ml", "customer_clv"]): ("ml.customer_clv", _latest_scoring_date("ml.customer_clv")),
+# asset key -> (table, whether the gate judges only the run's scoring date: model outputs keep every date)
+GATED_TABLES: dict[dg.AssetKey, tuple[str, bool]] = {
+    dg.AssetKey(["marts", "dim_customers"]): ("marts.dim_customers", False),
+    dg.AssetKey(["marts", "fct_orders"]): ("marts.fct_orders", False),
+    dg.AssetKey(["ml", "customer_churn_scores"]): ("ml.customer_churn_scores", True),
+    dg.AssetKey(["ml", "customer_clv"]): ("ml.customer_clv", True),
 }
 
 
-def build_expectations_check(asset_key: dg.AssetKey, table: str, rows_sql: str) -> dg.AssetChecksDefinition:
-    suite = table.split(".")[-1]
-
+def build_expectations_check(
+    asset_key: dg.AssetKey, table: str, suite: TableSuite, per_scoring_date: bool
+) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
-        name=f"great_expectations_{suite}",
-        description=f"Great Expectations suite `{suite}` (expectations/suites.py) over {table}.",
+        name=f"great_expectations_{suite.table}",
+        description=f"Great Expectations suite `{suite.table}` (expectations/suites.py) over {table}"
+        + (", the run's scoring date." if per_scoring_date else "."),
         blocking=True,
         pool=WAREHOUSE_POOL,
     )
-    def expectations_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        report = validate_frame(warehouse.read_frame(rows_sql), suite)
+    def expectations_check(warehouse: WarehouseResource, scoring: ScoringResource) -> dg.AssetCheckResult:
+        if per_scoring_date:
+            scoring_date = scoring.resolve(warehouse)
+            rows = warehouse.read_frame(f"select * from {table} where scoring_date = ?", [scoring_date])
+            if rows.empty:  # the model wrote nothing; its own check says why, and nothing new is published
+                return dg.AssetCheckResult(
+                    passed=True, metadata={"note": f"no scores for {scoring_date} to judge"}
+                )
+        else:
+            rows = warehouse.read_frame(f"select * from {table}")
+        report = validate_frame(rows, suite)
         if report.has_errors:
             raise dg.Failure(
                 description=f"Great Expectations raised while validating {table}; the data was not judged.",
@@ -54,5 +69,6 @@ def build_expectations_check(asset_key: dg.AssetKey, table: str, rows_sql: str) 
 
 
 expectations_checks = [
-    build_expectations_check(key, table, sql) for key, (table, sql) in GATED_TABLES.items()
+    build_expectations_check(key, table, SUITES[table.split(".")[-1]], per_date)
+    for key, (table, per_date) in GATED_TABLES.items()
 ]

@@ -12,6 +12,7 @@ from orchestration.defs.ml.assets import ml_assets
 from orchestration.defs.warehouse.assets import warehouse_marts
 from orchestration.lib.dbt import dbt_build, warehouse_dbt_assets
 from orchestration.lib.publish import headline_figures, publish_tables
+from orchestration.lib.scoring import ScoringResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 # Every table of these schemas is BI-facing (each dbt model in them has an enforced contract); the
@@ -21,10 +22,13 @@ PUBLISHED_SCHEMAS = ("marts", "bi", "ml")
 
 @warehouse_dbt_assets("serving_customer_360", "path:models/bi")
 def serving_customer_360(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    scoring: ScoringResource,
 ) -> Iterator[Any]:
-    """After the models: it joins their latest churn and CLV scores to the golden record and segments."""
-    yield from dbt_build(context, dbt, warehouse, [])
+    """After the models: it joins their scores as of the scoring date to the golden record and segments."""
+    yield from dbt_build(context, dbt, warehouse, {"scoring_date": scoring.resolve(warehouse).isoformat()})
 
 
 class ServingResource(dg.ConfigurableResource):

@@ -88,7 +88,7 @@ aggregated as (
 
         -- counts
         count(*) as order_count,
-        {{ count_where("channel = 'web'") }} as web_order_count,
+        {{ count_where("channel in " ~ sql_string_list(var('online_channels'))) }} as web_order_count,
         {{ count_where('is_within_90d') }} as orders_90d,
         {{ count_where('is_within_365d') }} as orders_365d,
 

@@ -4,8 +4,11 @@
 --   identifiers: e-mail hash, phone hash, and for cards and contacts the contact they belong to
 --   own anchor:  'account:<id>', 'contact:<id>' (a card: its contact's), 'email:<hash>' for guests
 --
--- Only exported records are identities: an order's account id or card number that no export knows
--- (yet) resolves to the unknown customer, and moves to its person once the export arrives.
+-- The customer number an order carries (account_id) is an identity of the shop's account system whether
+-- or not the accounts export describes it: a shop without an accounts export (or an account exported
+-- later) still has one customer per number, and the number joins identity resolution once its account
+-- record arrives with an e-mail or phone. A loyalty card no export knows (yet) resolves to the unknown
+-- customer, and moves to its person once the export arrives.
 
 with
 
@@ -32,7 +35,7 @@ loyalty_cards as (
 
 orders as (
 
-    select guest_email_hash, ordered_at
+    select account_id, guest_email_hash, ordered_at
     from {{ ref('stg_sales__orders') }}
 
 ),
@@ -48,6 +51,26 @@ account_records as (
         {{ own_anchor('account', 'account_id') }} as own_anchor,
         created_at as first_seen_at
     from accounts
+
+),
+
+order_account_records as (
+
+    -- customer numbers on orders that the accounts export does not (yet) describe
+    select
+        'customer_accounts' as source,
+        orders.account_id as source_id,
+        cast(null as {{ dbt.type_string() }}) as email_hash,
+        cast(null as {{ dbt.type_string() }}) as phone_hash,
+        cast(null as {{ dbt.type_string() }}) as contact_id,
+        {{ own_anchor('account', 'orders.account_id') }} as own_anchor,
+        min(orders.ordered_at) as first_seen_at
+    from orders
+    left join accounts
+        on orders.account_id = accounts.account_id
+    where orders.account_id is not null
+        and accounts.account_id is null
+    group by orders.account_id
 
 ),
 
@@ -98,6 +121,8 @@ guest_email_records as (
 unioned as (
 
     select * from account_records
+    union all
+    select * from order_account_records
     union all
     select * from contact_records
     union all

@@ -1,7 +1,8 @@
 -- One row per order with the customer who placed it: by web account first, then guest-checkout
 -- e-mail, then loyalty card. An order none of them resolves keeps the unknown customer
 -- (`unknown_customer_id()`): 'anonymous' without any identifier (a store order without a card),
--- 'unresolved' when its account id or card number is in no export (yet).
+-- 'unresolved' when its loyalty card is in no export (yet); a customer number (account id) always
+-- resolves, as its own identity when no accounts export describes it.
 
 with
 

@@ -1,13 +1,13 @@
--- ABC x XYZ class per customer at the scoring date, over the `abc_xyz_window_months` (12) complete calendar
+-- ABC x XYZ class per customer at the scoring date, over the `abc_xyz_window_months` complete calendar
 -- months before it, for customers with an order in that window.
 -- ABC: customers sorted by window net revenue, highest first; the cumulative revenue through a customer
--- (customers with equal revenue counted together, so they share a class) at most abc_a_share (80%) of
--- the total is A, at most abc_b_share (95%) is B, the rest C.
+-- (customers with equal revenue counted together, so they share a class) at most abc_a_share of
+-- the total is A, at most abc_b_share is B, the rest C.
 -- XYZ: coefficient of variation (sample standard deviation / mean) of the customer's monthly net revenue
--- over every month of the window, months without orders counting 0: below xyz_x_max_cv (0.5) is X, below
--- xyz_y_max_cv (1.0) is Y, otherwise, or with no positive mean, Z.
+-- over every month of the window, months without orders counting 0: below xyz_x_max_cv is X, below
+-- xyz_y_max_cv is Y, otherwise, or with no positive mean, Z.
 
-{%- set window_months = var('abc_xyz_window_months') %}
+{%- set window_months = required_int_var('abc_xyz_window_months') %}
 
 with
 

@@ -1,14 +1,15 @@
 -- Lifecycle segment per (customer, snapshot date), on the snapshot calendar of customer_features and
 -- from its point-in-time values. The rules are tried in this order and the first that matches wins, so
--- every customer has exactly one segment per snapshot (thresholds are dbt vars, see dbt_project.yml):
+-- every customer has exactly one segment per snapshot (thresholds are dbt vars, from the configuration's
+-- segments.lifecycle):
 --   prospect  no order before the snapshot
---   new       first order at most segment_new_days (30) days before the snapshot
---   lost      last order more than segment_lost_days (365) days before the snapshot
+--   new       first order at most segment_new_days days before the snapshot
+--   lost      last order more than segment_lost_days days before the snapshot
 --   one-time  exactly one order
---   at-risk   last order more than segment_at_risk_days (180) days before, or more than
---             segment_at_risk_factor (2) x the mean days between the customer's orders (counted as at
---             least segment_at_risk_min_gap_days, 30)
---   regular   at least segment_regular_orders_365d (4) orders in the 365 days before the snapshot
+--   at-risk   last order more than segment_at_risk_days days before, or more than
+--             segment_at_risk_factor x the mean days between the customer's orders (counted as at
+--             least segment_at_risk_min_gap_days)
+--   regular   at least segment_regular_orders_365d orders in the 365 days before the snapshot
 --   rare      every other repeat buyer
 
 with

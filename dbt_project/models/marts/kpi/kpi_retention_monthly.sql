@@ -1,10 +1,10 @@
 -- Per month, the flow of the active customer base. A customer is active at a month boundary when they
--- ordered in the `retention_active_months` calendar months before it (default 12). Over month m:
+-- ordered in the `retention_active_months` calendar months before it. Over month m:
 -- at start = active at its first day; retained = active at start and at end; churned = active at start,
 -- not at end (their last order left the window and they did not order in m); new = first order in m;
 -- reactivated = ordered in m, not active at start, not new. At end = retained + new + reactivated.
 
-{%- set active_months = var('retention_active_months') %}
+{%- set active_months = required_int_var('retention_active_months') %}
 
 with
 

@@ -1,4 +1,6 @@
--- Orders: the latest version of each order, with the first and last day it was exported.
+-- Orders: the latest version of each order, with the first and last day it was exported. An order
+-- without a channel or currency has the deployment's default (vars `default_channel`,
+-- `default_currency`); one without updated_at is versioned by its order time.
 
 with
 
@@ -32,15 +34,15 @@ renamed as (
         {{ normalize_id('store_id') }} as store_id,
 
         -- categories
-        {{ normalize_category('channel') }} as channel,
-        {{ normalize_id('currency') }} as currency,
+        coalesce({{ normalize_category('channel') }}, {{ sql_string(var('default_channel')) }}) as channel,
+        coalesce({{ normalize_id('currency') }}, {{ sql_string(var('default_currency')) }}) as currency,
 
         -- amounts
         {{ money('order_total') }} as gross_amount,
 
         -- timestamps
         ordered_at,
-        updated_at,
+        coalesce(updated_at, ordered_at) as updated_at,
 
         -- load metadata
         _export_date,

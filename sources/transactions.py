@@ -1,0 +1,545 @@
+"""Bring your own data: a flat transactions file (one row per order, any date range) laid out as the daily
+landing files of the `orders` source, so the pipeline loads it like any export.
+
+`python -m sources.transactions FILE` reads the file as the configuration's `transactions` section says
+(see docs/examples/cdnow.yml). Values stay text exactly as sent (`00004` is not `4`); only the timestamp
+is read, because it decides the day a row lands on. Validating amounts and ids is left to the loader
+(`sources.raw_tables`), which quarantines a bad value naming its field, so the rules live in one place.
+
+An import is the complete record of every day from its first to its last order: each of those days'
+files is replaced whole (a day without orders by a header-only file, as the loader needs a file for
+every day); days outside that range are left alone. A file whose bytes would not change is not touched,
+so its modification time stays and the landing sensor sees nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sources.config import (
+    CONFIG_ENV,
+    Calendar,
+    ConfigError,
+    TransactionColumns,
+    TransactionsFile,
+    load_config,
+)
+from sources.contracts import ORDERS, SourceContract
+from sources.landing import (
+    LandingFileError,
+    _csv_reader,
+    _csv_records,
+    _decoded,
+    _physical_lines,
+    _record_text,
+    _scalar_text,
+)
+
+EXAMPLE_CONFIG = "docs/examples/cdnow.yml"
+REJECTS_HEADER = ("line_number", "raw_record", "reason")
+_WHITESPACE = re.compile(r"[ \t]+")
+
+# A cell as read: text as sent, or a datetime / date when a Parquet file typed the column.
+Cell = str | date | None
+
+
+class TransactionsFileError(ValueError):
+    """The file as a whole cannot be read: nothing was written. The message names the file (and line)."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that could not be placed on a day; it goes to the rejects file, never silently away."""
+
+    line_number: int  # the file's line (its row number for Parquet)
+    raw_record: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did: rows_read == rows_written + rows_rejected, always (a blank line is no row)."""
+
+    source_file: Path
+    orders_dir: Path
+    rows_read: int
+    rows_written: int
+    rejected: tuple[RejectedRow, ...]
+    rejects_file: Path | None  # None when nothing was rejected
+    first_day: date | None  # None when no row could be placed on a day
+    last_day: date | None
+    days_written: tuple[date, ...]
+    days_unchanged: tuple[date, ...]
+    quiet_days: tuple[date, ...]  # days in the range without orders (header-only files)
+    days_outside_calendar: tuple[date, ...]
+    calendar: Calendar
+
+    @property
+    def rows_rejected(self) -> int:
+        return len(self.rejected)
+
+    @property
+    def inside_calendar(self) -> bool:
+        return not self.days_outside_calendar
+
+    def report(self) -> str:
+        """A few lines for the person who ran the import; the rejects file has the details."""
+        rejected = f"{self.rows_rejected:,} rejected"
+        if self.rejects_file is not None:
+            rejected += f" (lines and reasons in {self.rejects_file})"
+        lines = [
+            f"{self.source_file} -> {self.orders_dir}",
+            f"rows: {self.rows_read:,} read, {self.rows_written:,} written to day files, {rejected}",
+        ]
+        if self.first_day is None or self.last_day is None:
+            lines.append("days: none (no row could be placed on a day); nothing written")
+            return "\n".join(lines)
+        days = len(self.days_written) + len(self.days_unchanged)
+        lines.append(
+            f"days: {days:,} from {self.first_day} to {self.last_day} ({len(self.quiet_days):,} without "
+            f"orders): {len(self.days_written):,} written, {len(self.days_unchanged):,} unchanged"
+        )
+        window = f"[{self.calendar.start_date}, {self.calendar.end_date or 'open'})"
+        if self.inside_calendar:
+            lines.append(f"calendar: every day is inside {window}")
+        else:
+            lines.append(
+                f"calendar: {len(self.days_outside_calendar):,} days fall outside {window}: "
+                f"{_day_ranges(self.days_outside_calendar)}; their files are written but will not load "
+                f"until the calendar is widened (calendar.start_date / calendar.end_date)"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _SourceRow:
+    line_number: int
+    raw_record: str
+    cells: dict[str, Cell]  # mapped field (customer_key, ordered_at, ...) -> its cell
+
+
+@dataclass(frozen=True)
+class _Order:
+    customer_key: str
+    ordered_at: datetime  # local wall-clock time in the calendar's zone, naive
+    amount: str
+    order_id: str | None  # None when the file has no order id column: one is derived
+    currency: str | None
+
+
+def import_transactions(
+    path: Path, spec: TransactionsFile, *, landing_dir: Path, calendar: Calendar, rejects_path: Path
+) -> ImportResult:
+    """Lay out `path` as daily `orders` landing files under `landing_dir`, days in `calendar.timezone`.
+
+    Rejected rows are written to `rejects_path` (a stale rejects file there is removed when nothing is
+    rejected, so it always describes the latest import). Raises TransactionsFileError, before writing
+    anything, when the file cannot be read at all.
+    """
+    rows, rejected = _read(path, spec)
+    orders, unplaced = _place_orders(rows, spec, ZoneInfo(calendar.timezone))
+    rejected = sorted(rejected + unplaced, key=lambda r: r.line_number)
+    with_currency = spec.columns.currency is not None
+    day_files = _day_files(orders, _order_ids(orders), with_currency)
+    changed = {
+        day: _write_if_changed(ORDERS.file_for(landing_dir, day), content)
+        for day, content in day_files.items()
+    }
+    days = sorted(day_files)
+    placed_days = {order.ordered_at.date() for order in orders}
+    return ImportResult(
+        source_file=path,
+        orders_dir=landing_dir / ORDERS.system / ORDERS.name,
+        rows_read=len(orders) + len(rejected),
+        rows_written=len(orders),
+        rejected=tuple(rejected),
+        rejects_file=_write_rejects(rejects_path, rejected),
+        first_day=days[0] if days else None,
+        last_day=days[-1] if days else None,
+        days_written=tuple(day for day in days if changed[day]),
+        days_unchanged=tuple(day for day in days if not changed[day]),
+        quiet_days=tuple(day for day in days if day not in placed_days),
+        days_outside_calendar=tuple(day for day in days if not _in_calendar(day, calendar)),
+        calendar=calendar,
+    )
+
+
+def default_rejects_path(data_dir: Path, source_file: Path) -> Path:
+    """Beside the data, not the landing folder: rejects are for a person to read, not for the loader."""
+    return data_dir / "imports" / f"{source_file.name}.rejected.csv"
+
+
+# Reading
+
+
+def _read(path: Path, spec: TransactionsFile) -> tuple[list[_SourceRow], list[RejectedRow]]:
+    if not path.is_file():
+        raise TransactionsFileError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise TransactionsFileError(f"{path}: empty file (0 bytes), a broken transfer?")
+    if spec.format == "parquet":
+        return _read_parquet(path, spec.columns)
+    return _read_delimited(path, spec)
+
+
+def _mapped(columns: TransactionColumns) -> dict[str, str | int]:
+    """Field -> column reference, for the fields the configuration maps."""
+    refs: dict[str, str | int | None] = {
+        "customer_key": columns.customer_key,
+        "ordered_at": columns.ordered_at,
+        "amount": columns.amount,
+        "order_id": columns.order_id,
+        "currency": columns.currency,
+    }
+    return {field: ref for field, ref in refs.items() if ref is not None}
+
+
+def _column_label(ref: str | int) -> str:
+    return f"column {ref}" if isinstance(ref, int) else f"column {ref!r}"
+
+
+def _text_of(path: Path, encoding: str) -> str:
+    try:
+        return _decoded(path, encoding)
+    except LookupError:
+        raise TransactionsFileError(
+            f"{path}: unknown encoding {encoding!r} (transactions.encoding)"
+        ) from None
+    except LandingFileError as exc:
+        raise TransactionsFileError(str(exc)) from None
+
+
+def _read_delimited(path: Path, spec: TransactionsFile) -> tuple[list[_SourceRow], list[RejectedRow]]:
+    lines = _physical_lines(_text_of(path, spec.encoding))
+    if not any(line.strip() for line in lines):
+        raise TransactionsFileError(f"{path}: no records, only blank lines")
+    # The orders contract's CSV reading (quotes, an unclosed quote costing one line), in the file's dialect.
+    dialect = dataclasses.replace(ORDERS, delimiter=spec.delimiter, encoding=spec.encoding)
+    header = [name.strip() for name in _split_line(lines[0], dialect)] if spec.header else None
+    width = len(header) if header is not None else _usual_width(lines, dialect)
+    positions = _positions(path, spec, header, width)
+    rows: list[_SourceRow] = []
+    rejected: list[RejectedRow] = []
+    for line_number, raw, fields in _records(lines, 1 if spec.header else 0, width, dialect):
+        if isinstance(fields, str):
+            rejected.append(RejectedRow(line_number, raw, fields))
+        elif len(fields) != width:
+            rejected.append(RejectedRow(line_number, raw, f"expected {width} fields, found {len(fields)}"))
+        else:
+            cells: dict[str, Cell] = {field: fields[index] for field, index in positions.items()}
+            rows.append(_SourceRow(line_number, raw, cells))
+    return rows, rejected
+
+
+def _split_line(line: str, dialect: SourceContract) -> list[str]:
+    if dialect.delimiter == "whitespace":
+        stripped = line.strip(" \t\r\n")
+        return _WHITESPACE.split(stripped) if stripped else []
+    return next(_csv_reader([line], dialect), [])
+
+
+def _usual_width(lines: Sequence[str], dialect: SourceContract) -> int:
+    """Without a header, the most common number of fields is the file's width (ties: the first seen)."""
+    widths = Counter(len(_split_line(line, dialect)) for line in lines if line.strip())
+    return widths.most_common(1)[0][0]
+
+
+def _records(
+    lines: list[str], first: int, width: int, dialect: SourceContract
+) -> Iterator[tuple[int, str, list[str] | str]]:
+    """(line number, raw text, fields or a reason) per record; blank lines hold no record."""
+    if dialect.delimiter == "whitespace":  # no quoting: one line, one record
+        for index in range(first, len(lines)):
+            fields = _split_line(lines[index], dialect)
+            if fields:
+                yield index + 1, _record_text(lines[index : index + 1]), fields
+        return
+    for start, end, record in _csv_records(lines, first, width, dialect):
+        if record:
+            yield start + 1, _record_text(lines[start:end]), record
+
+
+def _positions(path: Path, spec: TransactionsFile, header: list[str] | None, width: int) -> dict[str, int]:
+    """0-based index of each mapped field; a reference the file cannot satisfy fails the whole file."""
+    refs = _mapped(spec.columns)
+    if header is not None:
+        missing = [f"{field} ({name!r})" for field, name in refs.items() if name not in header]
+        if missing:
+            raise TransactionsFileError(
+                f"{path}: line 1 (the header) has no column for {', '.join(missing)}; it has "
+                f"{', '.join(map(repr, header))} (delimiter {spec.delimiter!r})"
+            )
+        return {field: header.index(str(name)) for field, name in refs.items()}
+    beyond = [f"{field} (column {ref})" for field, ref in refs.items() if int(ref) > width]
+    if beyond:
+        raise TransactionsFileError(
+            f"{path}: the rows have {width} fields (delimiter {spec.delimiter!r}), so there is no "
+            f"{', '.join(beyond)}; are transactions.delimiter and transactions.columns right?"
+        )
+    return {field: int(ref) - 1 for field, ref in refs.items()}
+
+
+def _read_parquet(path: Path, columns: TransactionColumns) -> tuple[list[_SourceRow], list[RejectedRow]]:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise TransactionsFileError(f"{path}: not a readable Parquet file: {exc}") from None
+    names: dict[str, str] = {}
+    for field, ref in _mapped(columns).items():
+        name = table.column_names[ref - 1] if isinstance(ref, int) and ref <= table.num_columns else ref
+        if name not in table.column_names:
+            raise TransactionsFileError(
+                f"{path}: no column for {field} ({ref!r}); the file has {', '.join(table.column_names)}"
+            )
+        names[field] = str(name)
+    cells = {field: _parquet_cells(path, table.column(name), name) for field, name in names.items()}
+    rows: list[_SourceRow] = []
+    rejected: list[RejectedRow] = []
+    for index, record in enumerate(table.to_pylist()):
+        raw = json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+        nested = [
+            f"{field} ({names[field]})"
+            for field, values in cells.items()
+            if values is None and record[names[field]] is not None
+        ]
+        if nested:
+            reason = f"fields hold values that are not scalars: {', '.join(nested)}"
+            rejected.append(RejectedRow(index + 1, raw, reason))
+            continue
+        row_cells = {field: None if values is None else values[index] for field, values in cells.items()}
+        rows.append(_SourceRow(index + 1, raw, row_cells))
+    return rows, rejected
+
+
+def _parquet_cells(path: Path, column: pa.ChunkedArray, name: str) -> list[Cell] | None:
+    """Typed timestamps and dates stay values (their zone matters), the rest becomes canonical text; None
+    for a list, struct or map column, whose values have no text."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        try:
+            column = column.cast(pa.timestamp("us", tz=kind.tz))  # safe: fails rather than truncate
+        except pa.ArrowInvalid as exc:
+            raise TransactionsFileError(
+                f"{path}: column {name} cannot be read without changing it: {exc}"
+            ) from None
+        return list(column.to_pylist())
+    if pa.types.is_date(kind):
+        return list(column.to_pylist())
+    if pa.types.is_nested(kind):
+        return None
+    return [_scalar_text(value) for value in column.to_pylist()]
+
+
+# Placing rows on days
+
+
+def _place_orders(
+    rows: list[_SourceRow], spec: TransactionsFile, zone: ZoneInfo
+) -> tuple[list[_Order], list[RejectedRow]]:
+    refs = _mapped(spec.columns)
+    orders: list[_Order] = []
+    rejected: list[RejectedRow] = []
+    for row in rows:
+        placed = _place(row, refs, spec.timestamp_format, zone)
+        if isinstance(placed, str):
+            rejected.append(RejectedRow(row.line_number, row.raw_record, placed))
+        else:
+            orders.append(placed)
+    return orders, rejected
+
+
+def _place(
+    row: _SourceRow, refs: dict[str, str | int], timestamp_format: str | None, zone: ZoneInfo
+) -> _Order | str:
+    """The row as an order on its local day, or the reasons (naming the fields) it cannot be placed."""
+    customer_key = _text(row.cells["customer_key"])
+    ordered_at = _ordered_at(row.cells["ordered_at"], timestamp_format, zone)
+    problems = []
+    if customer_key is None or not customer_key.strip():
+        problems.append(f"customer_key ({_column_label(refs['customer_key'])}): missing")
+    if isinstance(ordered_at, str):
+        problems.append(f"ordered_at ({_column_label(refs['ordered_at'])}): {ordered_at}")
+    if problems or customer_key is None or isinstance(ordered_at, str):
+        return "; ".join(problems)
+    return _Order(
+        customer_key=customer_key,
+        ordered_at=ordered_at,
+        amount=_text(row.cells["amount"]) or "",  # blank: the loader quarantines it naming order_total
+        order_id=(_text(row.cells["order_id"]) or "") if "order_id" in refs else None,
+        currency=_text(row.cells["currency"]) if "currency" in refs else None,
+    )
+
+
+def _ordered_at(cell: Cell, timestamp_format: str | None, zone: ZoneInfo) -> datetime | str:
+    """The local time of the order, or what is wrong with the cell."""
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return "missing"
+    try:
+        return _local_time(cell, timestamp_format, zone)
+    except ValueError:
+        expected = (
+            f"a timestamp in format {timestamp_format}"
+            if timestamp_format
+            else "an ISO 8601 date or date-time"
+        )
+        return f"{cell!r} is not {expected}"
+
+
+def _text(cell: Cell) -> str | None:
+    if cell is None or isinstance(cell, str):
+        return cell
+    return cell.isoformat(sep=" ") if isinstance(cell, datetime) else cell.isoformat()
+
+
+def _local_time(value: str | date, timestamp_format: str | None, zone: ZoneInfo) -> datetime:
+    """Wall-clock time in the calendar's zone: a time with an offset is converted; a naive one is already local.
+
+    Raises ValueError when the text is not a timestamp of the expected form.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif timestamp_format is not None:
+        moment = datetime.strptime(value.strip(), timestamp_format)
+    else:
+        moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(zone).replace(tzinfo=None)
+    return moment
+
+
+def _order_ids(orders: list[_Order]) -> list[str]:
+    """The file's own ids, or `<customer_key>-<YYYYMMDDHHMMSS>` numbered `-2`, `-3`... in file order for
+    repeats, so re-importing the same file gives every order the same id (the loader's key)."""
+    seen: Counter[str] = Counter()
+    ids = []
+    for order in orders:
+        if order.order_id is not None:
+            ids.append(order.order_id)
+            continue
+        base = f"{order.customer_key}-{order.ordered_at:%Y%m%d%H%M%S}"
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
+
+
+# Writing
+
+
+def _day_files(orders: list[_Order], order_ids: list[str], with_currency: bool) -> dict[date, bytes]:
+    """The content of every day's file from the first to the last order day, quiet days header-only."""
+    if not orders:
+        return {}
+    header = ["order_id", "account_id", "ordered_at", "order_total"] + (["currency"] if with_currency else [])
+    assert set(header) <= set(ORDERS.column_names)
+    first = min(order.ordered_at.date() for order in orders)
+    last = max(order.ordered_at.date() for order in orders)
+    rows: dict[date, list[list[str]]] = {
+        first + timedelta(days=n): [] for n in range((last - first).days + 1)
+    }
+    for order, order_id in zip(orders, order_ids, strict=True):
+        row = [order_id, order.customer_key, order.ordered_at.isoformat(sep=" "), order.amount]
+        rows[order.ordered_at.date()].append([*row, order.currency or ""] if with_currency else row)
+    return {day: _csv_bytes(header, day_rows) for day, day_rows in rows.items()}
+
+
+def _csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=ORDERS.delimiter, quotechar=ORDERS.quote_char, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(ORDERS.encoding)
+
+
+def _write_if_changed(path: Path, content: bytes) -> bool:
+    """Whether the file was written. Same bytes: untouched, so its modification time (what the landing
+    sensor watches) stays. New bytes go to a temporary file renamed over the old: no reader sees half a day."""
+    if path.is_file() and path.read_bytes() == content:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
+    return True
+
+
+def _write_rejects(path: Path, rejected: list[RejectedRow]) -> Path | None:
+    if not rejected:
+        path.unlink(missing_ok=True)  # a rejects file from an earlier import would describe rows now fixed
+        return None
+    rows = [[str(r.line_number), r.raw_record, r.reason] for r in rejected]
+    _write_if_changed(path, _csv_bytes(list(REJECTS_HEADER), rows))
+    return path
+
+
+def _in_calendar(day: date, calendar: Calendar) -> bool:
+    return calendar.start_date <= day and (calendar.end_date is None or day < calendar.end_date)
+
+
+def _day_ranges(days: Sequence[date]) -> str:
+    """`1996-12-30..1996-12-31, 1998-07-01` for sorted days: short even when a whole year is outside."""
+    ranges: list[list[date]] = []
+    for day in days:
+        if ranges and day - ranges[-1][1] == timedelta(days=1):
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day])
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in ranges)
+
+
+# Command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sources.transactions FILE`: import FILE as the configuration ($CLIENTELE_CONFIG) says."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sources.transactions",
+        description="Lay out a flat transactions file (CSV or Parquet) as daily orders landing files.",
+    )
+    parser.add_argument("file", type=Path, help="the transactions file")
+    parser.add_argument("--landing", type=Path, help="landing folder (default: paths.landing_dir)")
+    parser.add_argument(
+        "--rejects", type=Path, help="rejected rows (default: <paths.data_dir>/imports/<file>.rejected.csv)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = load_config()
+        if config.transactions is None:
+            origin = os.environ.get(CONFIG_ENV) or f"the configuration ({CONFIG_ENV} is not set)"
+            raise ConfigError(
+                f"{origin} has no `transactions` section saying how to read the file (format, delimiter, "
+                f"header, timestamp_format, columns); {EXAMPLE_CONFIG} has one for the CDNOW sample"
+            )
+        result = import_transactions(
+            args.file,
+            config.transactions,
+            landing_dir=args.landing or config.paths.landing_dir,
+            calendar=config.calendar,
+            rejects_path=args.rejects or default_rejects_path(config.paths.data_dir, args.file),
+        )
+    except (TransactionsFileError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(result.report())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
