@@ -4,7 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-export DAGSTER_HOME := $(CURDIR)/.dagster
+# The Dagster instance (runs, materializations); one per deployment: set it beside your data.
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
 # The deployment (docs/configuration.md): the demo's unless you name your own.
 export CLIENTELE_CONFIG ?= $(CURDIR)/sources/demo/clientele.yml
 DEMO_CUSTOMERS ?= 5000
