@@ -11,6 +11,7 @@ imports nothing else of the project but the source contracts.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import re
@@ -339,6 +340,15 @@ class TransactionsFile(_Section):
     columns: TransactionColumns
     timestamp_format: str | None = None
 
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError("not a text encoding Python knows (such as utf-8, latin-1 or cp1252)") from None
+        return value
+
     @field_validator("delimiter")
     @classmethod
     def _one_character(cls, value: str) -> str:
@@ -495,7 +505,9 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return f"{key}: not a known key (a typo?); see docs/configuration.md"
     message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{key}: {message} (got {error.get('input')!r})"
+    given = error.get("input")
+    # a rule over a whole section names its values itself; a single value is shown as given
+    return f"{key}: {message}" if isinstance(given, dict) else f"{key}: {message} (got {given!r})"
 
 
 def main(argv: list[str] | None = None) -> int:

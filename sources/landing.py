@@ -47,13 +47,13 @@ def read_landing_file(contract: SourceContract, path: Path, export_date: date) -
     if contract.format is FileFormat.PARQUET:
         _parse_parquet(path, parsed)
     elif contract.format is FileFormat.CSV:
-        _parse_csv(_decoded(path, contract.encoding), parsed)
+        _parse_csv(decoded_text(path, contract.encoding), parsed)
     else:
-        _parse_jsonl(_decoded(path, contract.encoding), parsed)
+        _parse_jsonl(decoded_text(path, contract.encoding), parsed)
     return parsed
 
 
-def _decoded(path: Path, encoding: str) -> str:
+def decoded_text(path: Path, encoding: str) -> str:
     """The file's text in its declared encoding; UTF-8 files may start with a byte-order mark."""
     data = path.read_bytes()
     bom = 0
@@ -70,14 +70,14 @@ def _decoded(path: Path, encoding: str) -> str:
         ) from exc
 
 
-def _physical_lines(text: str) -> list[str]:
+def physical_lines(text: str) -> list[str]:
     """Lines split at '\\n' only, line ends kept (a Latin-1 0x85 or a form feed inside a value stays put)."""
     lines = text.split("\n")
     last = lines.pop()
     return [line + "\n" for line in lines] + ([last] if last else [])
 
 
-def _record_text(lines: Iterable[str]) -> str:
+def record_text(lines: Iterable[str]) -> str:
     return "".join(lines).rstrip("\r\n")
 
 
@@ -117,12 +117,12 @@ def _delimiter_hint(header: list[str], declared: str) -> str:
     )
 
 
-def _csv_reader(lines: Iterable[str], contract: SourceContract) -> _csv._reader:
+def csv_reader(lines: Iterable[str], contract: SourceContract) -> _csv._reader:
     """A reader in the contract's dialect; lenient about stray quotes, which the caller judges by field count."""
     return csv.reader(lines, delimiter=contract.delimiter, quotechar=contract.quote_char, strict=False)
 
 
-def _csv_records(
+def csv_records(
     lines: list[str], first: int, width: int, contract: SourceContract
 ) -> Iterator[tuple[int, int, list[str] | str]]:
     """(start, end, fields or a quarantine reason) per record of lines[first:], as line indexes [start, end).
@@ -134,7 +134,7 @@ def _csv_records(
     start = first
     while start < len(lines):
         base = start
-        reader = _csv_reader(itertools.islice(lines, start, None), contract)
+        reader = csv_reader(itertools.islice(lines, start, None), contract)
         while True:
             try:
                 record: list[str] | str = next(reader)
@@ -157,14 +157,14 @@ def _csv_records(
 
 def _parse_csv(text: str, parsed: SourceBatch) -> None:
     contract = parsed.contract
-    lines = _physical_lines(text)
+    lines = physical_lines(text)
     if not lines:
         raise LandingFileError(f"{parsed.origin}: empty file, not even a header")
-    header = [h.strip() for h in next(_csv_reader(lines[:1], contract), [])]
+    header = [h.strip() for h in next(csv_reader(lines[:1], contract), [])]
     _record_shape(parsed, header, _delimiter_hint(header, contract.delimiter))
     positions = {name: header.index(name) for name in contract.column_names if name in header}
-    for start, end, record in _csv_records(lines, 1, len(header), contract):
-        raw = _record_text(lines[start:end])
+    for start, end, record in csv_records(lines, 1, len(header), contract):
+        raw = record_text(lines[start:end])
         if isinstance(record, str):
             parsed.quarantined.append(QuarantinedRecord(start + 1, raw, record))
             continue
@@ -189,7 +189,7 @@ def _number_text(value: int | float | Decimal) -> str:
     return format(value.normalize(), "f") if value.is_finite() else str(value)
 
 
-def _scalar_text(value: object) -> str | None:
+def scalar_text(value: object) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -201,7 +201,7 @@ def _scalar_text(value: object) -> str | None:
 
 def _parse_jsonl(text: str, parsed: SourceBatch) -> None:
     seen_keys: dict[str, None] = {}  # ordered by first appearance
-    for line_number, line in enumerate(_physical_lines(text), start=1):
+    for line_number, line in enumerate(physical_lines(text), start=1):
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
@@ -219,7 +219,7 @@ def _parse_jsonl(text: str, parsed: SourceBatch) -> None:
             parsed.quarantined.append(QuarantinedRecord(line_number, line, reason))
             continue
         seen_keys.update(dict.fromkeys(document))
-        _keep_record(parsed, line_number, line, (_scalar_text(document.get(name)) for name in parsed.columns))
+        _keep_record(parsed, line_number, line, (scalar_text(document.get(name)) for name in parsed.columns))
     # JSON lines have no header: a required column no line carries means the export changed shape.
     if parsed.line_numbers:
         _record_shape(parsed, seen_keys)
@@ -231,7 +231,7 @@ def _parquet_text(column: pa.ChunkedArray) -> list[str | None] | None:
     if pa.types.is_dictionary(kind):
         return _parquet_text(column.cast(kind.value_type))
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        return [_scalar_text(v) for v in column.to_pylist()]
+        return [scalar_text(v) for v in column.to_pylist()]
     if pa.types.is_timestamp(kind):
         # A zoned column is read as the wall-clock time of its own zone, like the other formats' text.
         local = pc.local_timestamp(column) if kind.tz else column

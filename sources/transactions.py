@@ -43,12 +43,12 @@ from sources.config import (
 from sources.contracts import ORDERS, SourceContract
 from sources.landing import (
     LandingFileError,
-    _csv_reader,
-    _csv_records,
-    _decoded,
-    _physical_lines,
-    _record_text,
-    _scalar_text,
+    csv_reader,
+    csv_records,
+    decoded_text,
+    physical_lines,
+    record_text,
+    scalar_text,
 )
 
 EXAMPLE_CONFIG = "docs/examples/cdnow.yml"
@@ -216,7 +216,7 @@ def _column_label(ref: str | int) -> str:
 
 def _text_of(path: Path, encoding: str) -> str:
     try:
-        return _decoded(path, encoding)
+        return decoded_text(path, encoding)
     except LookupError:
         raise TransactionsFileError(
             f"{path}: unknown encoding {encoding!r} (transactions.encoding)"
@@ -226,7 +226,7 @@ def _text_of(path: Path, encoding: str) -> str:
 
 
 def _read_delimited(path: Path, spec: TransactionsFile) -> tuple[list[_SourceRow], list[RejectedRow]]:
-    lines = _physical_lines(_text_of(path, spec.encoding))
+    lines = physical_lines(_text_of(path, spec.encoding))
     if not any(line.strip() for line in lines):
         raise TransactionsFileError(f"{path}: no records, only blank lines")
     # The orders contract's CSV reading (quotes, an unclosed quote costing one line), in the file's dialect.
@@ -251,7 +251,7 @@ def _split_line(line: str, dialect: SourceContract) -> list[str]:
     if dialect.delimiter == "whitespace":
         stripped = line.strip(" \t\r\n")
         return _WHITESPACE.split(stripped) if stripped else []
-    return next(_csv_reader([line], dialect), [])
+    return next(csv_reader([line], dialect), [])
 
 
 def _usual_width(lines: Sequence[str], dialect: SourceContract) -> int:
@@ -268,11 +268,11 @@ def _records(
         for index in range(first, len(lines)):
             fields = _split_line(lines[index], dialect)
             if fields:
-                yield index + 1, _record_text(lines[index : index + 1]), fields
+                yield index + 1, record_text(lines[index : index + 1]), fields
         return
-    for start, end, record in _csv_records(lines, first, width, dialect):
+    for start, end, record in csv_records(lines, first, width, dialect):
         if record:
-            yield start + 1, _record_text(lines[start:end]), record
+            yield start + 1, record_text(lines[start:end]), record
 
 
 def _positions(path: Path, spec: TransactionsFile, header: list[str] | None, width: int) -> dict[str, int]:
@@ -343,7 +343,7 @@ def _parquet_cells(path: Path, column: pa.ChunkedArray, name: str) -> list[Cell]
         return list(column.to_pylist())
     if pa.types.is_nested(kind):
         return None
-    return [_scalar_text(value) for value in column.to_pylist()]
+    return [scalar_text(value) for value in column.to_pylist()]
 
 
 # Placing rows on days
