@@ -1,13 +1,13 @@
 """Bring your own data: a flat transactions file (one row per order, any date range) laid out as the daily
 landing files of the `orders` source, so the pipeline loads it like any export.
 
-`python -m sources.transactions FILE` reads the file as the configuration's `transactions` section says
-(see docs/examples/cdnow.yml). Values stay text exactly as sent (`00004` is not `4`); only the timestamp
+`python -m sources.transactions FILE [--from DAY] [--through DAY]` reads the file as the configuration's
+`transactions` section says (see docs/examples/cdnow.yml). Values stay text exactly as sent (`00004` is not `4`); only the timestamp
 is read, because it decides the day a row lands on. Validating amounts and ids is left to the loader
 (`sources.raw_tables`), which quarantines a bad value naming its field, so the rules live in one place.
 
-An import is the complete record of every day from its first to its last order: each of those days'
-files is replaced whole (a day without orders by a header-only file, as the loader needs a file for
+An import is the complete record of every day from its first to its last order (or the days `--from`
+and `--through` declare, when quiet days lie at its edges): each of those days' files is replaced whole (a day without orders by a header-only file, as the loader needs a file for
 every day); days outside that range are left alone. A file whose bytes would not change is not touched,
 so its modification time stays and the landing sensor sees nothing new.
 """
@@ -57,6 +57,8 @@ _WHITESPACE = re.compile(r"[ \t]+")
 
 # A cell as read: text as sent, or a datetime / date when a Parquet file typed the column.
 Cell = str | date | None
+# Inclusive first and last day an import declares it covers; None leaves that end to the orders.
+DayRange = tuple[date | None, date | None]
 
 
 class TransactionsFileError(ValueError):
@@ -144,19 +146,27 @@ class _Order:
 
 
 def import_transactions(
-    path: Path, spec: TransactionsFile, *, landing_dir: Path, calendar: Calendar, rejects_path: Path
+    path: Path,
+    spec: TransactionsFile,
+    *,
+    landing_dir: Path,
+    calendar: Calendar,
+    rejects_path: Path,
+    covers: DayRange = (None, None),
 ) -> ImportResult:
     """Lay out `path` as daily `orders` landing files under `landing_dir`, days in `calendar.timezone`.
 
-    Rejected rows are written to `rejects_path` (a stale rejects file there is removed when nothing is
-    rejected, so it always describes the latest import). Raises TransactionsFileError, before writing
-    anything, when the file cannot be read at all.
+    `covers` (first day, last day; inclusive, either may be None) declares days the file covers beyond its
+    first and last order: an export of June whose last days were quiet still delivers them, so no day is
+    left without a file between two imports. Rejected rows are written to `rejects_path` (a stale rejects
+    file there is removed when nothing is rejected, so it always describes the latest import). Raises
+    TransactionsFileError, before writing anything, when the file cannot be read at all.
     """
     rows, rejected = _read(path, spec)
     orders, unplaced = _place_orders(rows, spec, ZoneInfo(calendar.timezone))
     rejected = sorted(rejected + unplaced, key=lambda r: r.line_number)
     with_currency = spec.columns.currency is not None
-    day_files = _day_files(orders, _order_ids(orders), with_currency)
+    day_files = _day_files(orders, _order_ids(orders), with_currency, covers)
     changed = {
         day: _write_if_changed(ORDERS.file_for(landing_dir, day), content)
         for day, content in day_files.items()
@@ -443,14 +453,18 @@ def _order_ids(orders: list[_Order]) -> list[str]:
 # Writing
 
 
-def _day_files(orders: list[_Order], order_ids: list[str], with_currency: bool) -> dict[date, bytes]:
-    """The content of every day's file from the first to the last order day, quiet days header-only."""
-    if not orders:
+def _day_files(
+    orders: list[_Order], order_ids: list[str], with_currency: bool, covers: DayRange
+) -> dict[date, bytes]:
+    """The content of every day's file from the first to the last order day, widened to the days the file
+    is declared to cover (`covers`), quiet days header-only."""
+    order_days = [order.ordered_at.date() for order in orders]
+    bounds = [*order_days, *(day for day in covers if day is not None)]
+    if not bounds:
         return {}
     header = ["order_id", "account_id", "ordered_at", "order_total"] + (["currency"] if with_currency else [])
     assert set(header) <= set(ORDERS.column_names)
-    first = min(order.ordered_at.date() for order in orders)
-    last = max(order.ordered_at.date() for order in orders)
+    first, last = min(bounds), max(bounds)
     rows: dict[date, list[list[str]]] = {
         first + timedelta(days=n): [] for n in range((last - first).days + 1)
     }
@@ -518,6 +532,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rejects", type=Path, help="rejected rows (default: <paths.data_dir>/imports/<file>.rejected.csv)"
     )
+    parser.add_argument(
+        "--from", dest="first_day", type=date.fromisoformat, help="first day the file covers (YYYY-MM-DD)"
+    )
+    parser.add_argument(
+        "--through", dest="last_day", type=date.fromisoformat, help="last day the file covers (YYYY-MM-DD)"
+    )
     args = parser.parse_args(argv)
     try:
         config = load_config()
@@ -533,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             landing_dir=args.landing or config.paths.landing_dir,
             calendar=config.calendar,
             rejects_path=args.rejects or default_rejects_path(config.paths.data_dir, args.file),
+            covers=(args.first_day, args.last_day),
         )
     except (TransactionsFileError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -498,6 +498,24 @@ def test_cli_imports_into_the_configured_folders(
     elsewhere = tmp_path / "elsewhere"
     assert main([str(source), "--landing", str(elsewhere), "--rejects", str(elsewhere / "r.csv")]) == 0
     assert ORDERS.file_for(elsewhere, date(2024, 3, 1)).is_file() and (elsewhere / "r.csv").is_file()
+
+
+def test_declared_days_deliver_quiet_days_at_the_edges(
+    tmp_path: Path, clean_environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A March export whose last days were quiet: without --through, March 30 and 31 would never get a file
+    # and the loads of those days would fail as missing exports.
+    config = tmp_path / "clientele.yml"
+    config.write_text(CLI_CONFIG, encoding="utf-8")
+    clean_environment.setenv("CLIENTELE_CONFIG", str(config))
+    source = write_lines(
+        tmp_path / "march.csv", "customer,ordered_at,total", "C1,2024-03-02,1.00", "C2,2024-03-29,2.00"
+    )
+    assert main([str(source), "--from", "2024-03-01", "--through", "2024-03-31"]) == 0
+    landing = tmp_path / "data" / "landing"
+    assert landed_days(landing) == [date(2024, 3, 1) + timedelta(days=n) for n in range(31)]
+    assert day_rows(landing, date(2024, 3, 31)) == []
+    assert "days: 31 from 2024-03-01 to 2024-03-31 (29 without orders)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
