@@ -8,9 +8,11 @@ re-running a past partition changes nothing.
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -18,7 +20,10 @@ import pytest
 
 from orchestration.definitions import ALL_ASSETS, ALL_CHECKS, resources_for
 from orchestration.defs.ingestion.assets import raw_assets
+from orchestration.defs.ml.assets import ml_assets
 from orchestration.defs.partitions import partition_range_tags
+from orchestration.defs.quality.checks import expectations_checks
+from orchestration.defs.serving.assets import bi_warehouse, serving_customer_360
 from orchestration.defs.warehouse.assets import warehouse_facts
 from sources.config import ClienteleConfig
 from sources.contracts import ORDERS
@@ -204,3 +209,33 @@ def test_no_raw_pii_leaves_the_raw_layer(
     events = " ".join(str(event) for event in pipeline_run.all_events)
     leaked = sorted(i for i in identifiers if len(i) > 6 and i in events)
     assert not leaked, f"{len(leaked)} identifiers in run events, e.g. {leaked[:1]}"
+
+
+def test_a_model_that_fails_keeps_its_scores_and_the_rest_still_publishes(
+    settings: ClienteleConfig, pipeline_run, tmp_path: Path
+) -> None:
+    # A copy of the built deployment, scored for a date the marts were not built for: both model steps
+    # fail (no features at that date), yet the run goes on to customer_360 and the published copy.
+    copy = settings.with_data_dir(tmp_path)
+    copy.paths.warehouse_path.parent.mkdir(parents=True)
+    shutil.copy(settings.paths.warehouse_path, copy.paths.warehouse_path)
+    scores_before = query(copy, "select count(*), max(scoring_date) from ml.customer_churn_scores")
+    run = dg.materialize(
+        [*ml_assets, serving_customer_360, bi_warehouse, *expectations_checks],
+        resources=resources_for(copy),
+        run_config={"resources": {"scoring": {"config": {"scoring_date": "2025-06-15"}}}},
+        raise_on_error=False,
+    )
+    assert run.success
+    failed = {
+        e.asset_check_key.asset_key.path[-1]: e
+        for e in run.get_asset_check_evaluations()
+        if e.asset_check_key.name == "trained_model_used"
+    }
+    for task in ("customer_churn_scores", "customer_clv"):
+        assert not failed[task].passed
+        assert failed[task].severity == dg.AssetCheckSeverity.ERROR
+        assert "no snapshot at the scoring date 2025-06-15" in failed[task].metadata["error"].value
+    assert query(copy, "select count(*), max(scoring_date) from ml.customer_churn_scores") == scores_before
+    assert copy.paths.serving_path.is_file()
+    assert run.asset_materializations_for_node("serving__bi_warehouse")

@@ -22,7 +22,9 @@ def test_every_source_and_column_is_documented() -> None:
     for contract in ALL_SOURCES:
         body = _section(text, f"### `{contract.system}/{contract.name}`")
         for column in contract.columns:
-            assert f"| `{column.name}` | {column.type} |" in body, f"{contract.raw_table}.{column.name}"
+            required = "yes" if column.required else ""
+            row = f"| `{column.name}` | {column.type} | {required} |"
+            assert row in body, f"{contract.raw_table}.{column.name}: no row starting {row!r}"
 
 
 def test_every_source_states_its_format_and_dialect() -> None:

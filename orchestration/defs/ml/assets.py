@@ -69,7 +69,7 @@ def _scored(table: str, result: ChurnResult | ClvResult, scoring_date: date) -> 
             **{
                 k: v
                 for k, v in metrics.items()
-                if isinstance(v, int | float | str) and k not in ("model_kind",)
+                if isinstance(v, int | float | str) and k not in ("model_kind", "fallback_reason")
             },
         },
         check_results=[
