@@ -1,1 +1,1 @@
-"""Integration glue shared by the asset definitions: settings, the warehouse resource, dbt wiring."""
+"""Integration glue shared by the asset definitions: the deployment, the run's scoring date, the warehouse resource, dbt wiring."""

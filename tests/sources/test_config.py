@@ -127,33 +127,26 @@ def test_the_demo_and_the_cdnow_example_are_valid_configurations() -> None:
     assert (cdnow.models.churn.horizon_days, cdnow.models.clv.horizon_days) == (91, 273)
 
 
-def test_the_code_location_refuses_a_bad_configuration_before_loading(tmp_path: Path) -> None:
-    bad = config_file(tmp_path, {**MINIMAL, "models": {"churn": {"horizon_days": -5}}})
-    result = subprocess.run(
-        [sys.executable, "-c", "import orchestration.definitions"],
-        env={"CLIENTELE_CONFIG": str(bad), "PATH": "/usr/bin:/bin"},
+def python_with_config(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter (a code location reads its configuration when it loads) with `config`."""
+    return subprocess.run(
+        [sys.executable, *args],
+        env={"CLIENTELE_CONFIG": str(config), "PATH": "/usr/bin:/bin"},
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
     )
+
+
+def test_the_code_location_refuses_a_bad_configuration_before_loading(tmp_path: Path) -> None:
+    bad = config_file(tmp_path, {**MINIMAL, "models": {"churn": {"horizon_days": -5}}})
+    result = python_with_config(bad, "-c", "import orchestration.definitions")
     assert result.returncode != 0
     assert "models.churn.horizon_days: Input should be greater than or equal to 1 (got -5)" in result.stderr
 
 
 def test_the_cli_prints_the_resolved_configuration_or_the_problems(tmp_path: Path) -> None:
-    ok = subprocess.run(
-        [sys.executable, "-m", "sources.config"],
-        env={"CLIENTELE_CONFIG": str(DEMO_CONFIG_PATH), "PATH": "/usr/bin:/bin"},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
+    ok = python_with_config(DEMO_CONFIG_PATH, "-m", "sources.config")
     assert ok.returncode == 0 and yaml.safe_load(ok.stdout)["currency"]["default"] == "EUR"
-    bad = subprocess.run(
-        [sys.executable, "-m", "sources.config"],
-        env={"CLIENTELE_CONFIG": str(tmp_path / "missing.yml"), "PATH": "/usr/bin:/bin"},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
+    bad = python_with_config(tmp_path / "missing.yml", "-m", "sources.config")
     assert bad.returncode == 2 and "cannot read the configuration file" in bad.stderr

@@ -476,12 +476,17 @@ transactions:
 """
 
 
+def use_cli_config(folder: Path, environment: pytest.MonkeyPatch) -> None:
+    """`CLI_CONFIG` written to `folder` and named by CLIENTELE_CONFIG, its data folder `folder/data`."""
+    config = folder / "clientele.yml"
+    config.write_text(CLI_CONFIG, encoding="utf-8")
+    environment.setenv("CLIENTELE_CONFIG", str(config))
+
+
 def test_cli_imports_into_the_configured_folders(
     tmp_path: Path, clean_environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "clientele.yml"
-    config.write_text(CLI_CONFIG, encoding="utf-8")
-    clean_environment.setenv("CLIENTELE_CONFIG", str(config))
+    use_cli_config(tmp_path, clean_environment)
     source = write_lines(
         tmp_path / "export.csv", "customer,ordered_at,total", "C1,2024-03-01,1.00", "C2,never,2.00"
     )
@@ -505,9 +510,7 @@ def test_declared_days_deliver_quiet_days_at_the_edges(
 ) -> None:
     # A March export whose last days were quiet: without --through, March 30 and 31 would never get a file
     # and the loads of those days would fail as missing exports.
-    config = tmp_path / "clientele.yml"
-    config.write_text(CLI_CONFIG, encoding="utf-8")
-    clean_environment.setenv("CLIENTELE_CONFIG", str(config))
+    use_cli_config(tmp_path, clean_environment)
     source = write_lines(
         tmp_path / "march.csv", "customer,ordered_at,total", "C1,2024-03-02,1.00", "C2,2024-03-29,2.00"
     )

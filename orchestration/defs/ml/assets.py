@@ -15,7 +15,7 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from ml.pipeline import ChurnConfig, ChurnResult, ClvConfig, ClvResult, fit_and_score_churn, fit_and_score_clv
+from ml.pipeline import ChurnConfig, ClvConfig, ScoringResult, fit_and_score_churn, fit_and_score_clv
 from ml.score import RiskBands
 from ml.train import ChurnTrainConfig, ClvTrainConfig
 from orchestration.lib.dbt import mart_asset_key
@@ -44,7 +44,7 @@ CLV_CONFIG = ClvConfig(
 )
 _UPSTREAM = [mart_asset_key(m) for m in ("customer_features", "fct_orders", "dim_customers")]
 
-FitAndScore = Callable[[pd.DataFrame, pd.DataFrame, pd.Timestamp], ChurnResult | ClvResult]
+FitAndScore = Callable[[pd.DataFrame, pd.DataFrame, pd.Timestamp], ScoringResult]
 
 
 def _model_check(task: str) -> dg.AssetCheckSpec:
@@ -56,7 +56,7 @@ def _model_check(task: str) -> dg.AssetCheckSpec:
     )
 
 
-def _scored(table: str, result: ChurnResult | ClvResult, scoring_date: date) -> dg.MaterializeResult:
+def _scored(table: str, result: ScoringResult, scoring_date: date) -> dg.MaterializeResult:
     metrics = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()}
     trained = result.model_kind == "lightgbm"
     why = result.fallback_reason or ""
