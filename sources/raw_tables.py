@@ -239,7 +239,9 @@ def load_window(
     outside = [f.origin for f in files if not window_start <= f.export_date < window_end]
     if outside:
         raise ValueError(f"files outside the window [{window_start}, {window_end}): {outside}")
-    loaded_at = datetime.now().replace(microsecond=0)
+    # to the microsecond: the facts rebuild what was loaded after their newest stored load time, so two
+    # loads within one second must not share a stamp with a build between them
+    loaded_at = datetime.now()
     table = raw_table_name(contract)
     incoming = _incoming_table(contract, files, pii_key)
     typed_columns = [f"try_cast({c.name} as {c.type}) as {c.name}" for c in contract.columns]

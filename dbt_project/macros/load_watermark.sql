@@ -1,69 +1,23 @@
-{#- The partition window of the incremental models: a half-open range of raw export dates,
-    `min_date - lookback_days <= _export_date < max_date`, from the vars Dagster passes. Either bound may
-    be absent; with neither, the window is everything.
+{#- What the incremental facts rebuild: the keys whose raw rows were loaded since the fact's last build.
 
-    `lookback_days` (default 0) widens the window backwards to pick up rows that were loaded into an
-    already processed export day after its run (late files). The facts are delete+insert on their key and
-    rebuild every selected key from its latest version, so re-selecting rows from the lookback days
-    replaces them instead of duplicating them: the lookback only costs rework. -#}
+    Raw loads stamp every row with its load time (`_loaded_at`), and loads and builds never overlap (the
+    warehouse's one writer), so a fact's newest stored `_loaded_at` is a watermark: every row loaded
+    after it is new to the fact. Whatever loaded it, a new export day, a backfill of old days, a
+    re-delivered file, a shop-database lookback, the next build rebuilds those keys from their latest
+    versions, and the facts' delete+insert on their key makes a rebuilt row replace itself, never
+    duplicate. A first build (or --full-refresh) takes everything. -#}
 
-{% macro iso_date_var(name) -%}
-    {%- set value = var(name, none) -%}
-    {%- if value is none or (value | string | trim) == '' -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set text = value | string | trim -%}
-    {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', text) -%}
-        {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be an ISO date (YYYY-MM-DD), got '" ~ text ~ "'") }}
-    {%- endif -%}
-    {%- do modules.datetime.date.fromisoformat(text) -%}
-    {{ return(text) }}
-{%- endmacro %}
-
-
-{% macro lookback_days_var() -%}
-    {%- set text = var('lookback_days', 0) | string | trim -%}
-    {%- if not modules.re.match('^\d+$', text) -%}
-        {{ exceptions.raise_compiler_error("var 'lookback_days' must be a whole number of days >= 0, got '" ~ text ~ "'") }}
-    {%- endif -%}
-    {{ return(text | int) }}
-{%- endmacro %}
-
-
-{% macro export_window_bounds() -%}
-    {%- set min_date = iso_date_var('min_date') -%}
-    {%- set max_date = iso_date_var('max_date') -%}
-    {%- if min_date is not none and max_date is not none and min_date >= max_date -%}
-        {{ exceptions.raise_compiler_error("export window is empty: min_date " ~ min_date ~ " >= max_date " ~ max_date) }}
-    {%- endif -%}
-    {%- set lookback_days = lookback_days_var() -%}
-    {%- if min_date is not none and lookback_days > 0 -%}
-        {%- set first_day = modules.datetime.date.fromisoformat(min_date) - modules.datetime.timedelta(days=lookback_days) -%}
-        {%- set min_date = first_day.isoformat() -%}
-    {%- endif -%}
-    {{ return({'min_date': min_date, 'max_date': max_date}) }}
-{%- endmacro %}
-
-
-{% macro export_window(column) -%}
-    {%- set bounds = export_window_bounds() -%}
-    {%- set predicates = [] -%}
-    {%- if bounds.min_date is not none -%}
-        {%- do predicates.append(column ~ " >= " ~ date_literal(bounds.min_date)) -%}
-    {%- endif -%}
-    {%- if bounds.max_date is not none -%}
-        {%- do predicates.append(column ~ " < " ~ date_literal(bounds.max_date)) -%}
-    {%- endif -%}
-    {%- if predicates -%}
-        ({{ predicates | join(' and ') }})
+{% macro loaded_since_last_build(loaded_at) -%}
+    {%- if is_incremental() -%}
+        ({{ loaded_at }} > (select coalesce(max(_loaded_at), {{ earliest_load() }}) from {{ this }}))
     {%- else -%}
         (1 = 1)
     {%- endif -%}
 {%- endmacro %}
 
 
-{% macro date_literal(iso_date) -%}
-    cast('{{ iso_date }}' as date)
+{% macro earliest_load() -%}
+    cast('1900-01-01' as timestamp)
 {%- endmacro %}
 
 
@@ -78,4 +32,24 @@
         {{ return(1) }}
     {%- endif -%}
     {{ return(value | int) }}
+{%- endmacro %}
+
+
+{#- A date var as an ISO string, or none when it is absent or empty; anything else fails to compile. -#}
+{% macro iso_date_var(name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none or (value | string | trim) == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = value | string | trim -%}
+    {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', text) -%}
+        {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be an ISO date (YYYY-MM-DD), got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {%- do modules.datetime.date.fromisoformat(text) -%}
+    {{ return(text) }}
+{%- endmacro %}
+
+
+{% macro date_literal(iso_date) -%}
+    cast('{{ iso_date }}' as date)
 {%- endmacro %}

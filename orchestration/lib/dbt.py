@@ -1,15 +1,16 @@
 """dbt wiring: the project handle, how dbt nodes become Dagster assets, and the vars every build gets.
 
 dbt reads no business value of its own: the deployment's thresholds and defaults reach it as `--vars`
-on every build (`deployment_vars`), beside the run's partition window and scoring date.
+on every build (`deployment_vars`), beside the run's scoring date.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 from collections.abc import Iterator, Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,18 @@ _GROUP_BY_FOLDER = {
 }
 
 
+# The raw layer as a whole: every staging model waits for it as well as for the raw tables it reads. It
+# is what makes a date-range backfill two runs (docs/architecture.md): the unpartitioned warehouse
+# becomes eligible only once every raw load of the range is done, all of it in the same backfill tick.
+RAW_LAYER_KEY = dg.AssetKey(["raw", "layer"])
+
+
 class ClienteleDbtTranslator(DagsterDbtTranslator):
     """Groups and owners from the dbt folder structure, so a new model lands in the right place.
 
-    A raw table of a source the deployment does not enable has no asset (its table is created empty), so
-    the staging model reading it depends on no asset rather than on one that can never materialize.
+    A model reading raw tables also depends on the raw layer (`RAW_LAYER_KEY`). A raw table of a source
+    the deployment does not enable has no asset (the raw layer creates it empty), so the staging model
+    reading it depends on the raw layer alone rather than on an asset that can never materialize.
     """
 
     def __init__(self) -> None:
@@ -63,7 +71,10 @@ class ClienteleDbtTranslator(DagsterDbtTranslator):
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        return spec.replace_attributes(deps=[d for d in spec.deps if d.asset_key not in _DISABLED_RAW_KEYS])
+        deps = [d for d in spec.deps if d.asset_key not in _DISABLED_RAW_KEYS]
+        if any(d.asset_key.path[0] == RAW_LAYER_KEY.path[0] for d in spec.deps):
+            deps.append(dg.AssetDep(RAW_LAYER_KEY))
+        return spec.replace_attributes(deps=deps)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
@@ -74,11 +85,8 @@ class ClienteleDbtTranslator(DagsterDbtTranslator):
         return ["team:analytics-engineering"]
 
 
-def warehouse_dbt_assets(name: str, select: str, exclude: str = "", **partitioning: Any) -> Any:
-    """`@dbt_assets` for one of the warehouse's dbt builds: this project, its translator, the writer pool.
-
-    `partitioning` takes `partitions_def` and `backfill_policy` for the partitioned build.
-    """
+def warehouse_dbt_assets(name: str, select: str, exclude: str = "") -> Any:
+    """`@dbt_assets` for one of the warehouse's dbt builds: this project, its translator, the writer pool."""
     return dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
@@ -87,7 +95,6 @@ def warehouse_dbt_assets(name: str, select: str, exclude: str = "", **partitioni
         dagster_dbt_translator=ClienteleDbtTranslator(),
         pool=WAREHOUSE_POOL,
         name=name,
-        **partitioning,
     )
 
 
@@ -100,14 +107,37 @@ def dbt_build(
 ) -> Iterator[Any]:
     """`dbt build` of the asset's selection against the resource's warehouse file, streaming events.
 
-    Every build gets the deployment's vars and the run's own (`run_vars`: window, scoring date). dbt's
+    Every build gets the deployment's vars and the run's own (`run_vars`: the scoring date). dbt's
     default (eager) indirect selection decides which tests run, the same rule dagster-dbt uses to
-    declare the asset checks, so every test that runs is a declared check; the selections themselves put
-    each test in the build that makes the last of its models (see `defs/warehouse/assets.py`).
+    declare the asset checks, so every test that runs is a declared check.
+
+    dbt's line per model and test goes to the run's log at debug level (the UI shows it) instead of the
+    terminal, which gets dbt's one-line summary: `make ui` and `make run` stay readable.
     """
     args = ["build", "--vars", json.dumps({**deployment_vars(DEPLOYMENT), **(run_vars or {})})]
-    with warehouse.dbt_environment():
+    dbt_output = _DbtOutput(context.log)
+    with warehouse.dbt_environment(), contextlib.redirect_stdout(dbt_output):
         yield from dbt.cli([*args, *(["--full-refresh"] if full_refresh else [])], context=context).stream()
+    context.log.info(f"dbt build: {dbt_output.summary or 'no summary line'}")
+
+
+class _DbtOutput(io.TextIOBase):
+    """A text stream that forwards each line dagster-dbt echoes from dbt to a log at debug level,
+    keeping dbt's closing `Done. PASS=.. WARN=.. ERROR=..` line as the build's summary."""
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+        self._pending = ""
+        self.summary = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                self._log.debug(line)
+            if "Done. PASS=" in line:
+                self.summary = line[line.index("Done. ") + len("Done. ") :]
+        return len(text)
 
 
 def deployment_vars(config: ClienteleConfig) -> dict[str, Any]:
@@ -130,21 +160,6 @@ def deployment_vars(config: ClienteleConfig) -> dict[str, Any]:
         "xyz_y_max_cv": abc_xyz.y_max_cv,
         "retention_active_months": config.segments.retention_active_months,
     }
-
-
-def window_vars(start: date, end: date, lookback_days: int = 0) -> dict[str, Any]:
-    """dbt vars for a half-open window of export days [start, end), widened back by `lookback_days`.
-
-    The end stays exclusive on purpose: an inclusive `max_date` would load the boundary day in two
-    consecutive runs (the bug the hooli demo shipped). The lookback re-reads days whose raw rows a later
-    load may have replaced (the shop database's late commits); the facts rebuild those keys, so it costs
-    rework, never duplicates.
-    """
-    if end <= start:
-        raise ValueError(f"empty partition window [{start}, {end})")
-    if lookback_days < 0:
-        raise ValueError(f"lookback_days must be >= 0, got {lookback_days}")
-    return {"min_date": start.isoformat(), "max_date": end.isoformat(), "lookback_days": lookback_days}
 
 
 def mart_asset_key(model_name: str) -> dg.AssetKey:

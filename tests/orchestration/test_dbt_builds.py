@@ -1,4 +1,4 @@
-"""The four dbt builds between them run every dbt test once, as a declared check, after all its models.
+"""The two dbt builds between them run every dbt test once, as a declared check, after all its models.
 
 A test whose models span two builds is the trap: run in the earlier build it judges yesterday's table,
 and a test dbt runs that dagster-dbt did not declare only logs an observation, so it can never block.
@@ -13,10 +13,10 @@ import dagster as dg
 from dagster_dbt.utils import select_unique_ids
 
 from orchestration.defs.serving.assets import serving_customer_360
-from orchestration.defs.warehouse.assets import warehouse_facts, warehouse_marts, warehouse_staging
+from orchestration.defs.warehouse.assets import warehouse_models
 from orchestration.lib.dbt import dbt_project
 
-BUILDS_IN_ORDER = [warehouse_staging, warehouse_facts, warehouse_marts, serving_customer_360]
+BUILDS_IN_ORDER = [warehouse_models, serving_customer_360]
 MANIFEST = json.loads(dbt_project.manifest_path.read_text())
 
 

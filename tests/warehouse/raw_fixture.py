@@ -49,8 +49,12 @@ class RawRow:
     values: Mapping[str, Any]
 
 
-def insert_rows(con: duckdb.DuckDBPyConnection, rows: Iterable[RawRow]) -> None:
-    """Append rows to their raw tables; each (table, export day) is one file, lines numbered in order."""
+def insert_rows(
+    con: duckdb.DuckDBPyConnection, rows: Iterable[RawRow], loaded_at: datetime | None = None
+) -> None:
+    """Append rows to their raw tables; each (table, export day) is one file, lines numbered in order.
+
+    Each row is stamped as loaded at `loaded_at`, or at 23:00 of its export day (a nightly load)."""
     line_numbers: dict[tuple[str, date], int] = defaultdict(int)
     for row in rows:
         contract = CONTRACTS_BY_TABLE[row.table]
@@ -59,7 +63,8 @@ def insert_rows(con: duckdb.DuckDBPyConnection, rows: Iterable[RawRow]) -> None:
             "_export_date": row.export_date,
             "_source_file": str(contract.file_for(LANDING_DIR, row.export_date)),
             "_line_number": row.values.get("_line_number", line_numbers[(row.table, row.export_date)]),
-            "_loaded_at": datetime.combine(row.export_date, datetime.min.time()).replace(hour=23),
+            "_loaded_at": loaded_at
+            or datetime.combine(row.export_date, datetime.min.time()).replace(hour=23),
         }
         names = raw_column_names(con, row.table)
         unknown = set(row.values) - set(names)

@@ -4,22 +4,20 @@ Warehouses built once per module from the hand-made raw rows in `raw_fixture` (t
 customer can be resolved to):
 - `full`: every export loaded, then one `dbt build` (models, data tests and unit tests; not `models/bi`, which
   reads the ML step's score tables);
-- `incremental`: Dagster's path. The exports of the first windows are loaded (one export day held back), the
-  models upstream of the facts are built, then `dbt build --select tag:partitioned` runs over two windows; the
-  later exports and the held-back day arrive late, the upstream tables are rebuilt (views read raw live), the
-  last window runs with a lookback that reaches the late day, the first window is re-run, and the marts are built.
-  `fct_orders` is captured after each partition run;
+- `incremental`: Dagster's path. The exports arrive in four loads, each followed by the warehouse build as
+  Dagster runs it (staging, the incremental facts and the marts): the first weeks in two loads with one export
+  day held back, the later exports with the held-back day, then the first weeks loaded again. `fct_orders` is
+  captured after each build;
 - `refreshed`: a copy of `incremental` rebuilt with `dbt run --full-refresh`: the same raw data, every table
   rebuilt from scratch, to compare with the incremental result table by table.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from dbt_runner import (
     Dbt,
     all_rows,
     built_warehouse,
+    comparable_rows,
     customer_of,
     mart_tables,
     query,
@@ -42,15 +41,13 @@ from dbt_runner import (
 from raw_fixture import (
     ALICE_EMAIL_HASH,
     CONTRACTS_BY_TABLE,
-    WINDOW_END,
     WINDOW_SPLIT,
-    WINDOW_START,
+    RawRow,
     build_raw_warehouse,
     insert_rows,
 )
 
-from orchestration.defs.warehouse.assets import warehouse_facts, warehouse_marts
-from orchestration.lib.dbt import window_vars
+from orchestration.defs.warehouse.assets import warehouse_models
 
 PII_COLUMNS = {c.name for contract in CONTRACTS_BY_TABLE.values() for c in contract.columns if c.pii}
 LOAD_METADATA = ["_export_date", "_source_file", "_line_number", "_loaded_at"]
@@ -63,13 +60,15 @@ FACTS = ["fct_orders", "fct_order_lines", "fct_refunds", "fct_support_tickets", 
 def dagster_selection(build: dg.AssetsDefinition) -> list[str]:
     """The `--select`/`--exclude` of one of Dagster's dbt builds, so the tests build exactly as it does."""
     tags = build.op.tags
-    return ["--select", tags["dagster_dbt/select"], "--exclude", tags["dagster_dbt/exclude"]]
+    exclude = tags.get("dagster_dbt/exclude")
+    return ["--select", tags["dagster_dbt/select"], *(["--exclude", exclude] if exclude else [])]
 
 
-# The incremental path's windows: the first split in two, the held-back (late) export day inside the second
-FIRST_WINDOW_SPLIT = date(2024, 1, 25)
+# The incremental path's loads: the first weeks in two loads, the held-back (late) export day of the second
+# loaded only with the later exports, then the first weeks loaded again (a re-run of old export days)
+FIRST_LOAD_SPLIT = date(2024, 1, 25)
 LATE_EXPORT_DATE = date(2024, 2, 5)
-LOOKBACK_DAYS = (WINDOW_SPLIT - LATE_EXPORT_DATE).days
+LOADS = [datetime(2030, 1, 1, hour) for hour in (1, 2, 3, 4)]
 
 
 @pytest.fixture(scope="module")
@@ -87,44 +86,41 @@ class IncrementalBuild:
 def incremental(dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> IncrementalBuild:
     warehouse = tmp_path_factory.mktemp("incremental") / "warehouse.duckdb"
     rows = all_rows()
-    early = [r for r in rows if r.export_date < WINDOW_SPLIT and r.export_date != LATE_EXPORT_DATE]
-    build_raw_warehouse(str(warehouse), early)
+    first = [r for r in rows if r.export_date < FIRST_LOAD_SPLIT]
+    second = [
+        r
+        for r in rows
+        if FIRST_LOAD_SPLIT <= r.export_date < WINDOW_SPLIT and r.export_date != LATE_EXPORT_DATE
+    ]
+    later = [r for r in rows if r.export_date >= WINDOW_SPLIT or r.export_date == LATE_EXPORT_DATE]
+    build_raw_warehouse(str(warehouse), [])
 
-    def upstream() -> None:
-        # Dagster's staging build: views, and the identity table rebuilt from raw as it is now
-        dbt(warehouse, "run", "--select", "path:models/staging", "path:models/intermediate")
+    def load(batch: list[RawRow], loaded_at: datetime, replace_days: bool = False) -> None:
+        con = duckdb.connect(str(warehouse))
+        try:
+            if replace_days:  # as a raw load does: the export days it brings are replaced whole
+                days = sorted({r.export_date for r in batch})
+                for table in {r.table for r in batch}:
+                    con.execute(
+                        f"delete from raw.{table} where _export_date between ? and ?", [days[0], days[-1]]
+                    )
+            insert_rows(con, batch, loaded_at=loaded_at)
+        finally:
+            con.close()
 
-    def partition_run(start: date, end: date, lookback_days: int = 0) -> list[tuple[Any, ...]]:
-        dbt(
-            warehouse,
-            "build",
-            *dagster_selection(warehouse_facts),
-            "--vars",
-            json.dumps(window_vars(start, end, lookback_days)),
-        )
+    def build() -> list[tuple[Any, ...]]:
+        # the warehouse build as Dagster runs it: staging, the incremental facts and the marts in one
+        dbt(warehouse, "build", *dagster_selection(warehouse_models))
         return query(warehouse, FCT_ORDERS_QUERY)
 
-    upstream()
-    captured = {"first_window": partition_run(WINDOW_START, FIRST_WINDOW_SPLIT)}
-    captured["second_window"] = partition_run(FIRST_WINDOW_SPLIT, WINDOW_SPLIT)
-
-    con = duckdb.connect(str(warehouse))
-    try:
-        # the later exports, and the held-back day loaded after its window ran
-        insert_rows(
-            con, [r for r in rows if r.export_date >= WINDOW_SPLIT or r.export_date == LATE_EXPORT_DATE]
-        )
-    finally:
-        con.close()
-    upstream()
-    captured["last_window"] = partition_run(WINDOW_SPLIT, WINDOW_END, lookback_days=LOOKBACK_DAYS)
-    captured["first_window_again"] = partition_run(WINDOW_START, FIRST_WINDOW_SPLIT)
-
-    dbt(
-        warehouse,
-        "build",
-        *dagster_selection(warehouse_marts),
-    )
+    captured = {}
+    for name, batch, loaded_at in (("first_load", first, LOADS[0]), ("second_load", second, LOADS[1])):
+        load(batch, loaded_at)
+        captured[name] = build()
+    load(later, LOADS[2])
+    captured["later_load"] = build()
+    load(first, LOADS[3], replace_days=True)
+    captured["first_days_reloaded"] = build()
     return IncrementalBuild(warehouse=warehouse, fct_orders=captured)
 
 
@@ -337,9 +333,10 @@ def test_order_takes_its_latest_version_and_late_refund(full: Path) -> None:
     assert (o3["refunded_amount"], o3["net_amount"]) == (Decimal("30.00"), Decimal("50.00"))
 
 
-def test_incremental_windows_equal_a_full_refresh(incremental: IncrementalBuild, refreshed: Path) -> None:
-    # every fact and mart, every row and column: windows in order, a late day caught by the lookback, an old
-    # window re-run, then the marts, give what a --full-refresh of the same raw data gives
+def test_incremental_loads_equal_a_full_refresh(incremental: IncrementalBuild, refreshed: Path) -> None:
+    # every fact and mart, every row and column: loads in order, a late day loaded after its neighbours,
+    # old export days loaded again, each followed by a build, give what a --full-refresh of the same raw
+    # data gives
     tables = mart_tables(incremental.warehouse)
     assert set(FACTS) | {"dim_customers", "dim_customers_history", "customer_features"} <= set(tables)
     assert mart_tables(refreshed) == tables
@@ -350,27 +347,36 @@ def test_incremental_windows_equal_a_full_refresh(incremental: IncrementalBuild,
 
 
 def test_full_build_equals_the_incremental_path(full: Path, incremental: IncrementalBuild) -> None:
+    # the same rows whether the exports came in one load or four; only when they were loaded differs
+    def rows(warehouse: Path, table: str) -> list[tuple[Any, ...]]:
+        loaded_at = "exclude (_loaded_at)" if table in FACTS else ""
+        return comparable_rows(query(warehouse, f"select * {loaded_at} from marts.{table}"))
+
     for table in [*FACTS, "dim_customers", "dim_customers_history", "customer_identity_bridge"]:
-        assert table_rows(full, f"marts.{table}") == table_rows(incremental.warehouse, f"marts.{table}"), (
-            table
-        )
+        assert rows(full, table) == rows(incremental.warehouse, table), table
 
 
-def test_rerunning_an_old_window_leaves_fct_orders_identical(incremental: IncrementalBuild) -> None:
-    assert incremental.fct_orders["first_window_again"] == incremental.fct_orders["last_window"]
+def test_reloading_old_export_days_changes_nothing_but_their_load_time(incremental: IncrementalBuild) -> None:
+    loaded_at = -1  # fct_orders' last column
+    before = {k: v[:loaded_at] for k, v in order_rows(incremental.fct_orders["later_load"]).items()}
+    after = order_rows(incremental.fct_orders["first_days_reloaded"])
+    assert {k: v[:loaded_at] for k, v in after.items()} == before
+    # the orders of the reloaded days were rebuilt (their watermark moved), the others were not touched
+    assert {k for k, v in after.items() if v[loaded_at] == LOADS[3]} == {"O-1", "O-2"}
 
 
-def test_late_export_day_is_caught_by_the_lookback(incremental: IncrementalBuild) -> None:
-    # O-4 was exported on a day of the second window but loaded only after that window ran
-    assert "O-4" not in order_rows(incremental.fct_orders["second_window"])
-    assert "O-4" in order_rows(incremental.fct_orders["last_window"])
+def test_a_day_loaded_late_is_caught_by_its_load_time(incremental: IncrementalBuild) -> None:
+    # O-4 was exported on a day between the second load's days but loaded only with the later exports: the
+    # facts rebuild by when rows were loaded, not by their export day, so no lookback can be too short
+    assert "O-4" not in order_rows(incremental.fct_orders["second_load"])
+    assert "O-4" in order_rows(incremental.fct_orders["later_load"])
 
 
-def test_later_window_updates_orders_first_seen_earlier(full: Path, incremental: IncrementalBuild) -> None:
-    before = order_rows(incremental.fct_orders["second_window"])
-    after = order_rows(incremental.fct_orders["last_window"])
-    # the first windows hold only orders exported (and loaded) in them, each as known then
-    assert set(order_rows(incremental.fct_orders["first_window"])) == {"O-1", "O-2"}
+def test_later_loads_update_orders_first_seen_earlier(full: Path, incremental: IncrementalBuild) -> None:
+    before = order_rows(incremental.fct_orders["second_load"])
+    after = order_rows(incremental.fct_orders["later_load"])
+    # the first loads hold only orders exported (and loaded) in them, each as known then
+    assert set(order_rows(incremental.fct_orders["first_load"])) == {"O-1", "O-2"}
     assert set(before) == {"O-1", "O-2", "O-3", "O-6"}
     gross, refunded, customer = 7, 8, 1
     assert before["O-1"][gross] == Decimal("100.00") and after["O-1"][gross] == Decimal("120.00")
@@ -378,14 +384,6 @@ def test_later_window_updates_orders_first_seen_earlier(full: Path, incremental:
     # O-6's card was unknown in the first windows (unknown customer); once it arrives the order moves to Carol
     assert before["O-6"][customer] == UNKNOWN_CUSTOMER
     assert after["O-6"][customer] == customer_of(full, "contacts", "C-4")
-
-
-def test_lookback_days_must_be_a_whole_number(dbt: Dbt, full: Path) -> None:
-    with pytest.raises(AssertionError, match="lookback_days"):
-        dbt(full, "compile", "--select", "fct_refunds", "--vars", "{min_date: 2024-01-01, lookback_days: -1}")
-
-
-# --- features -----------------------------------------------------------------------------------------
 
 
 def test_snapshots_are_month_starts_after_90_days_up_to_the_scoring_date(full: Path) -> None:

@@ -4,16 +4,14 @@
         incremental_strategy='delete+insert',
         unique_key='event_id',
         on_schema_change='fail',
-        tags=['partitioned'],
     )
 }}
 
 -- One row per e-mail marketing event (sent, opened, clicked, unsubscribed) with the customer of the
--- contact it went to. Partitioned by export day: a run over [min_date - lookback_days, max_date)
--- rebuilds the events whose kept copy was exported in the window (events never change; a re-export
--- moves the kept copy to its later day), plus stored events whose customer has since been resolved
--- differently. delete+insert on event_id replaces rebuilt events, so overlapping windows never
--- duplicate one. An event of a contact no export knows (yet) has the unknown customer.
+-- contact it went to. Incremental by load time (`loaded_since_last_build`): a build rebuilds the events
+-- whose kept copy was loaded since the last build (events never change; a re-export moves the kept copy
+-- to its later day), plus stored events whose customer has since been resolved differently.
+-- delete+insert on event_id replaces rebuilt events, never duplicating one. An event of a contact no export knows (yet) has the unknown customer.
 
 with
 
@@ -25,7 +23,8 @@ events as (
         campaign_id,
         event_type,
         occurred_at,
-        _export_date
+        _export_date,
+        _loaded_at
     from {{ ref('stg_crm__marketing_events') }}
 
 ),
@@ -48,19 +47,19 @@ customer_events as (
         events.event_type,
         events.occurred_at,
         cast(events.occurred_at as date) as event_date,
-        events._export_date
+        events._export_date,
+        events._loaded_at
     from events
     left join contact_customers
         on events.contact_id = contact_customers.contact_id
 
 ),
 
-events_in_window as (
+events_loaded as (
 
-    -- without min_date/max_date the window is everything
     select event_id
     from customer_events
-    where {{ export_window('_export_date') }}
+    where {{ loaded_since_last_build('_loaded_at') }}
 
 ),
 
@@ -74,7 +73,7 @@ events_with_new_customer as (
 
 events_to_rebuild as (
 
-    select event_id from events_in_window
+    select event_id from events_loaded
     union
     select event_id from events_with_new_customer
 
@@ -84,7 +83,7 @@ events_to_rebuild as (
 
 events_to_rebuild as (
 
-    select event_id from events_in_window
+    select event_id from events_loaded
 
 ),
 
@@ -105,7 +104,8 @@ final as (
         customer_events.event_date,
 
         -- load metadata
-        customer_events._export_date
+        customer_events._export_date,
+        customer_events._loaded_at
 
     from customer_events
     inner join events_to_rebuild

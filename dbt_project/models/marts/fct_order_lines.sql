@@ -4,15 +4,13 @@
         incremental_strategy='delete+insert',
         unique_key=['order_id', 'line_number'],
         on_schema_change='fail',
-        tags=['partitioned'],
     )
 }}
 
--- One row per order line, its latest version, with the customer and time of its order. Partitioned like
--- fct_orders: a run over [min_date - lookback_days, max_date) rebuilds every line of each order whose
--- order row, line or refund was exported in the window, from the latest versions, plus stored lines
--- whose customer has since been resolved differently. delete+insert on (order_id, line_number)
--- replaces rebuilt lines, so overlapping windows never duplicate one. A line whose order has not been
+-- One row per order line, its latest version, with the customer and time of its order. Incremental like
+-- fct_orders: a build rebuilds every line of each order whose order row, line or refund was loaded since
+-- the last build, from the latest versions, plus stored lines whose customer has since been resolved
+-- differently. delete+insert on (order_id, line_number) replaces rebuilt lines, never duplicating one. A line whose order has not been
 -- exported (yet) is kept with the unknown customer and no order time; the order's export rebuilds it.
 
 with
@@ -60,21 +58,24 @@ order_lines as (
 
 ),
 
-orders_in_window as (
+order_loads as (
 
-    -- without min_date/max_date the window is everything
-    select distinct order_id
-    from {{ ref('stg_sales__order_export_days') }}
-    where {{ export_window('_export_date') }}
+    -- when each order's row, lines or refunds were last loaded
+    select
+        order_id,
+        max(_loaded_at) as _loaded_at
+    from {{ ref('stg_sales__order_loads') }}
+    group by order_id
 
 ),
 
-lines_in_window as (
+lines_loaded as (
 
     select order_lines.order_id, order_lines.line_number
     from order_lines
-    inner join orders_in_window
-        on order_lines.order_id = orders_in_window.order_id
+    inner join order_loads
+        on order_lines.order_id = order_loads.order_id
+    where {{ loaded_since_last_build('order_loads._loaded_at') }}
 
 ),
 
@@ -88,7 +89,7 @@ lines_with_new_customer as (
 
 lines_to_rebuild as (
 
-    select order_id, line_number from lines_in_window
+    select order_id, line_number from lines_loaded
     union
     select order_id, line_number from lines_with_new_customer
 
@@ -98,7 +99,7 @@ lines_to_rebuild as (
 
 lines_to_rebuild as (
 
-    select order_id, line_number from lines_in_window
+    select order_id, line_number from lines_loaded
 
 ),
 
@@ -127,12 +128,15 @@ final as (
         order_lines.line_amount,
 
         -- load metadata
-        order_lines._export_date
+        order_lines._export_date,
+        order_loads._loaded_at
 
     from order_lines
     inner join lines_to_rebuild
         on order_lines.order_id = lines_to_rebuild.order_id
         and order_lines.line_number = lines_to_rebuild.line_number
+    inner join order_loads
+        on order_lines.order_id = order_loads.order_id
 
 )
 

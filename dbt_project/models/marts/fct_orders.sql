@@ -4,19 +4,17 @@
         incremental_strategy='delete+insert',
         unique_key='order_id',
         on_schema_change='fail',
-        tags=['partitioned'],
     )
 }}
 
--- One row per order. Partitioned by export day: a run over [min_date - lookback_days, max_date)
--- rebuilds every order whose order row, line or refund was exported in the window, always from its
--- LATEST version in the full deduplicated staging, so re-running an old window never restores a stale
--- version and a late refund updates its order. An incremental run also rebuilds stored orders whose
--- customer has since been resolved differently (e.g. a loyalty card whose contact arrived later), as of
--- the identity table the non-partitioned run last built. delete+insert on order_id replaces every
--- rebuilt order, so overlapping windows (a re-run, the lookback) never duplicate one. Orders nobody
--- can be resolved to carry the unknown customer. Re-running any window, or a full refresh, gives
--- identical rows.
+-- One row per order. Incremental by load time (`loaded_since_last_build`): a build rebuilds every order
+-- whose order row, line or refund was loaded since the last build, always from its LATEST version in the
+-- full deduplicated staging, so reloading an old export day never restores a stale version and a late
+-- refund updates its order. It also rebuilds stored orders whose customer has since been resolved
+-- differently (e.g. a loyalty card whose contact arrived later), as of the identity table built just
+-- before it. delete+insert on order_id replaces every rebuilt order, never duplicating one. Orders nobody
+-- can be resolved to carry the unknown customer. Any sequence of loads and builds, or a full refresh,
+-- gives identical rows.
 
 with
 
@@ -26,12 +24,22 @@ orders as (
 
 ),
 
-orders_in_window as (
+order_loads as (
 
-    -- without min_date/max_date the window is everything
-    select distinct order_id
-    from {{ ref('stg_sales__order_export_days') }}
-    where {{ export_window('_export_date') }}
+    -- when each order's row, lines or refunds were last loaded
+    select
+        order_id,
+        max(_loaded_at) as _loaded_at
+    from {{ ref('stg_sales__order_loads') }}
+    group by order_id
+
+),
+
+orders_loaded as (
+
+    select order_id
+    from order_loads
+    where {{ loaded_since_last_build('_loaded_at') }}
 
 ),
 
@@ -45,7 +53,7 @@ orders_with_new_customer as (
 
 orders_to_rebuild as (
 
-    select order_id from orders_in_window
+    select order_id from orders_loaded
     union
     select order_id from orders_with_new_customer
 
@@ -55,7 +63,7 @@ orders_to_rebuild as (
 
 orders_to_rebuild as (
 
-    select order_id from orders_in_window
+    select order_id from orders_loaded
 
 ),
 
@@ -84,11 +92,14 @@ final as (
         orders.line_count,
 
         -- load metadata
-        orders._export_date
+        orders._export_date,
+        order_loads._loaded_at
 
     from orders
     inner join orders_to_rebuild
         on orders.order_id = orders_to_rebuild.order_id
+    inner join order_loads
+        on orders.order_id = order_loads.order_id
 
 )
 

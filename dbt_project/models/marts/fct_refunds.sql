@@ -4,16 +4,15 @@
         incremental_strategy='delete+insert',
         unique_key='refund_id',
         on_schema_change='fail',
-        tags=['partitioned'],
     )
 }}
 
--- One row per refund, its latest version, with the customer of the refunded order. Partitioned by export
--- day: a run over [min_date - lookback_days, max_date) rebuilds the refunds whose kept (latest) version
--- was exported in the window, plus stored refunds whose customer has since been resolved differently
--- (the order's customer changed). A refund's row depends only on its own latest version and that
--- customer, so both are covered; delete+insert on refund_id replaces rebuilt refunds, so overlapping
--- windows never duplicate one. A refund of an order not exported (yet) has the unknown customer.
+-- One row per refund, its latest version, with the customer of the refunded order. Incremental by load
+-- time (`loaded_since_last_build`): a build rebuilds the refunds whose kept (latest) version was loaded
+-- since the last build, plus stored refunds whose customer has since been resolved differently (the
+-- order's customer changed). A refund's row depends only on its own latest version and that customer,
+-- so both are covered; delete+insert on refund_id replaces rebuilt refunds, never duplicating one. A
+-- refund of an order not exported (yet) has the unknown customer.
 
 with
 
@@ -25,7 +24,8 @@ refunds as (
         reason,
         refund_amount,
         refunded_at,
-        _export_date
+        _export_date,
+        _loaded_at
     from {{ ref('stg_sales__refunds') }}
 
 ),
@@ -47,19 +47,19 @@ order_refunds as (
         refunds.refund_amount,
         refunds.refunded_at,
         cast(refunds.refunded_at as date) as refund_date,
-        refunds._export_date
+        refunds._export_date,
+        refunds._loaded_at
     from refunds
     left join order_customers
         on refunds.order_id = order_customers.order_id
 
 ),
 
-refunds_in_window as (
+refunds_loaded as (
 
-    -- without min_date/max_date the window is everything
     select refund_id
     from order_refunds
-    where {{ export_window('_export_date') }}
+    where {{ loaded_since_last_build('_loaded_at') }}
 
 ),
 
@@ -73,7 +73,7 @@ refunds_with_new_customer as (
 
 refunds_to_rebuild as (
 
-    select refund_id from refunds_in_window
+    select refund_id from refunds_loaded
     union
     select refund_id from refunds_with_new_customer
 
@@ -83,7 +83,7 @@ refunds_to_rebuild as (
 
 refunds_to_rebuild as (
 
-    select refund_id from refunds_in_window
+    select refund_id from refunds_loaded
 
 ),
 
@@ -108,7 +108,8 @@ final as (
         order_refunds.refund_date,
 
         -- load metadata
-        order_refunds._export_date
+        order_refunds._export_date,
+        order_refunds._loaded_at
 
     from order_refunds
     inner join refunds_to_rebuild

@@ -4,15 +4,13 @@
         incremental_strategy='delete+insert',
         unique_key='ticket_id',
         on_schema_change='fail',
-        tags=['partitioned'],
     )
 }}
 
 -- One row per support ticket, its latest version, with the customer of the contact who opened it.
--- Partitioned by export day: a run over [min_date - lookback_days, max_date) rebuilds the tickets whose
--- kept (latest) version was exported in the window, plus stored tickets whose customer has since been
--- resolved differently. delete+insert on ticket_id replaces rebuilt tickets, so overlapping windows
--- never duplicate one. A ticket of a contact no export knows (yet) has the unknown customer.
+-- Incremental by load time (`loaded_since_last_build`): a build rebuilds the tickets whose kept (latest)
+-- version was loaded since the last build, plus stored tickets whose customer has since been resolved
+-- differently. delete+insert on ticket_id replaces rebuilt tickets, never duplicating one. A ticket of a contact no export knows (yet) has the unknown customer.
 
 with
 
@@ -26,7 +24,8 @@ tickets as (
         satisfaction_score,
         opened_at,
         updated_at,
-        _export_date
+        _export_date,
+        _loaded_at
     from {{ ref('stg_crm__support_tickets') }}
 
 ),
@@ -51,19 +50,19 @@ customer_tickets as (
         tickets.opened_at,
         cast(tickets.opened_at as date) as opened_date,
         tickets.updated_at,
-        tickets._export_date
+        tickets._export_date,
+        tickets._loaded_at
     from tickets
     left join contact_customers
         on tickets.contact_id = contact_customers.contact_id
 
 ),
 
-tickets_in_window as (
+tickets_loaded as (
 
-    -- without min_date/max_date the window is everything
     select ticket_id
     from customer_tickets
-    where {{ export_window('_export_date') }}
+    where {{ loaded_since_last_build('_loaded_at') }}
 
 ),
 
@@ -77,7 +76,7 @@ tickets_with_new_customer as (
 
 tickets_to_rebuild as (
 
-    select ticket_id from tickets_in_window
+    select ticket_id from tickets_loaded
     union
     select ticket_id from tickets_with_new_customer
 
@@ -87,7 +86,7 @@ tickets_to_rebuild as (
 
 tickets_to_rebuild as (
 
-    select ticket_id from tickets_in_window
+    select ticket_id from tickets_loaded
 
 ),
 
@@ -112,7 +111,8 @@ final as (
         customer_tickets.updated_at,
 
         -- load metadata
-        customer_tickets._export_date
+        customer_tickets._export_date,
+        customer_tickets._loaded_at
 
     from customer_tickets
     inner join tickets_to_rebuild

@@ -14,13 +14,14 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.partitions import daily_partitions, days_in, single_run_backfill, window_dates
+from orchestration.lib.dbt import RAW_LAYER_KEY
 from orchestration.lib.deployment import DEPLOYMENT
 from orchestration.lib.landing import LandingResource
 from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
-from sources.contracts import SourceContract
+from sources.contracts import ALL_SOURCES, SourceContract
 from sources.pii import pii_key
-from sources.raw_tables import LoadResult, Replace, load_window
+from sources.raw_tables import EXPORT_DAYS_TABLE, LoadResult, Replace, ensure_raw_schema, load_window
 
 QUARANTINE_CHECK = "quarantined_share_within_threshold"
 
@@ -164,3 +165,29 @@ landing_contracts = tuple(c for c in DEPLOYMENT.enabled_contracts if c not in _f
 landing_assets = [build_landing_asset(c) for c in landing_contracts]
 shop_database_assets = [build_shop_database_asset(c, DEPLOYMENT.calendar.start_date) for c in _from_database]
 raw_assets = [*landing_assets, *shop_database_assets]
+
+
+@dg.asset(
+    key=RAW_LAYER_KEY,
+    description="The raw layer as the warehouse reads it, once every enabled source's loads are done: a "
+    "table per source contract (empty for a source the deployment does not enable), the quarantine and "
+    "the export-day log; its metadata says the last export day loaded per source.",
+    group_name="raw",
+    owners=["team:data-engineering"],
+    kinds={"duckdb"},
+    deps=[a.key for a in raw_assets],
+    pool=WAREHOUSE_POOL,
+)
+def raw_layer(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        ensure_raw_schema(con, ALL_SOURCES)
+        loaded = con.execute(
+            f"select source, max(export_date), count(*) from {EXPORT_DAYS_TABLE} group by source order by source"
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={
+            "sources_enabled": [c.raw_table for c in DEPLOYMENT.enabled_contracts],
+            "last_export_day": dg.MetadataValue.json({source: str(day) for source, day, _ in loaded}),
+            "export_days_loaded": dg.MetadataValue.json({source: days for source, _, days in loaded}),
+        }
+    )

@@ -97,7 +97,7 @@ def _fit_score_and_store(
         if not (pd.to_datetime(features["snapshot_date"]) == pd.Timestamp(scoring_date)).any():
             raise ValueError(
                 f"marts.customer_features has no snapshot at the scoring date {scoring_date}: materialize "
-                "warehouse_marts with the same scoring date first"
+                "the warehouse with the same scoring date first"
             )
         orders = warehouse.read_frame(ORDERS_SQL, [scoring_date])
         result = fit_and_score(features, orders, pd.Timestamp(scoring_date))

@@ -2,7 +2,7 @@
 
 -- Identity resolution: one row per identity record with the person (customer_id) it belongs to.
 -- A table: the graph walk is heavy, and query planners misjudge recursive results inside larger
--- queries. The non-partitioned run rebuilds it before the partitioned facts read it; each fact
+-- queries. The warehouse build rebuilds it before the incremental facts read it; each fact
 -- re-resolves its stored rows whose customer changed since (`stored_keys_with_new_customer`).
 --
 -- Records are linked transitively through shared identifiers: the same e-mail hash, the same phone

@@ -11,7 +11,8 @@ source as (
         event_type,
         occurred_at,
         _export_date,
-        _line_number
+        _line_number,
+        _loaded_at
     from {{ source('raw', 'crm_marketing_events') }}
 
 ),
@@ -32,7 +33,8 @@ renamed as (
 
         -- load metadata
         _export_date,
-        _line_number
+        _line_number,
+        _loaded_at
 
     from source
 
@@ -55,7 +57,8 @@ final as (
         campaign_id,
         event_type,
         occurred_at,
-        _export_date
+        _export_date,
+        _loaded_at
     from deduplicated
     where version_rank = 1
 

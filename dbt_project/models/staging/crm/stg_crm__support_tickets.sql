@@ -13,7 +13,8 @@ source as (
         satisfaction_score,
         updated_at,
         _export_date,
-        _line_number
+        _line_number,
+        _loaded_at
     from {{ source('raw', 'crm_support_tickets') }}
 
 ),
@@ -38,7 +39,8 @@ renamed as (
 
         -- load metadata
         _export_date,
-        _line_number
+        _line_number,
+        _loaded_at
 
     from source
 
@@ -63,7 +65,8 @@ final as (
         satisfaction_score,
         opened_at,
         updated_at,
-        _export_date
+        _export_date,
+        _loaded_at
     from deduplicated
     where version_rank = 1
 

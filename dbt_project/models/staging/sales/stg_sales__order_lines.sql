@@ -14,7 +14,8 @@ source as (
         line_amount,
         updated_at,
         _export_date,
-        _line_number
+        _line_number,
+        _loaded_at
     from {{ source('raw', 'sales_order_lines') }}
 
 ),
@@ -40,7 +41,8 @@ renamed as (
 
         -- load metadata
         _export_date,
-        _line_number
+        _line_number,
+        _loaded_at
 
     from source
 
@@ -66,7 +68,8 @@ final as (
         unit_price,
         line_amount,
         updated_at,
-        _export_date
+        _export_date,
+        _loaded_at
     from deduplicated
     where version_rank = 1
 

@@ -12,7 +12,8 @@ source as (
         reason,
         updated_at,
         _export_date,
-        _line_number
+        _line_number,
+        _loaded_at
     from {{ source('raw', 'sales_refunds') }}
 
 ),
@@ -36,7 +37,8 @@ renamed as (
 
         -- load metadata
         _export_date,
-        _line_number
+        _line_number,
+        _loaded_at
 
     from source
 
@@ -60,7 +62,8 @@ final as (
         refund_amount,
         refunded_at,
         updated_at,
-        _export_date
+        _export_date,
+        _loaded_at
     from deduplicated
     where version_rank = 1
 
