@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import dagster as dg
+from pydantic import Field
 
 from orchestration.lib.warehouse import WarehouseResource
 from sources.contracts import ORDERS
@@ -20,7 +21,11 @@ class ScoringResource(dg.ConfigurableResource):
     """Set `scoring_date` (YYYY-MM-DD) in the launchpad (resources.scoring.config.scoring_date) to score
     as of a past date; empty means the day after the last loaded export day of orders."""
 
-    scoring_date: str = ""
+    scoring_date: str = Field(
+        default="",
+        description="The date features, segments, both models and bi.customer_360 are as of, YYYY-MM-DD; "
+        "they use only what happened before it. Empty: the day after the last loaded export day.",
+    )
 
     def resolve(self, warehouse: WarehouseResource) -> date:
         """The run's scoring date; the same for every step of the run that asks."""

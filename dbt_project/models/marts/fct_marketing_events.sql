@@ -8,10 +8,11 @@
 }}
 
 -- One row per e-mail marketing event (sent, opened, clicked, unsubscribed) with the customer of the
--- contact it went to. Incremental by load time (`loaded_since_last_build`): a build rebuilds the events
--- whose kept copy was loaded since the last build (events never change; a re-export moves the kept copy
--- to its later day), plus stored events whose customer has since been resolved differently.
--- delete+insert on event_id replaces rebuilt events, never duplicating one. An event of a contact no export knows (yet) has the unknown customer.
+-- contact it went to (`int_contact_customers`: the unknown customer for a contact no export knows yet).
+-- Incremental by load time (`loaded_since_last_build`): a build rebuilds the events whose kept copy was
+-- loaded since the last build (events never change; a re-export moves the kept copy to its later day),
+-- plus stored events whose customer has since been resolved differently. delete+insert on event_id
+-- replaces rebuilt events, never duplicating one.
 
 with
 
@@ -31,9 +32,8 @@ events as (
 
 contact_customers as (
 
-    select source_id as contact_id, customer_id
-    from {{ ref('int_customer_identities') }}
-    where source = 'contacts'
+    select contact_id, customer_id
+    from {{ ref('int_contact_customers') }}
 
 ),
 
@@ -42,7 +42,7 @@ customer_events as (
     select
         events.event_id,
         events.contact_id,
-        {{ customer_or_unknown('contact_customers.customer_id') }} as customer_id,
+        contact_customers.customer_id,
         events.campaign_id,
         events.event_type,
         events.occurred_at,

@@ -7,10 +7,11 @@
     )
 }}
 
--- One row per support ticket, its latest version, with the customer of the contact who opened it.
+-- One row per support ticket, its latest version, with the customer of the contact who opened it
+-- (`int_contact_customers`: the unknown customer for a contact no export knows yet).
 -- Incremental by load time (`loaded_since_last_build`): a build rebuilds the tickets whose kept (latest)
 -- version was loaded since the last build, plus stored tickets whose customer has since been resolved
--- differently. delete+insert on ticket_id replaces rebuilt tickets, never duplicating one. A ticket of a contact no export knows (yet) has the unknown customer.
+-- differently. delete+insert on ticket_id replaces rebuilt tickets, never duplicating one.
 
 with
 
@@ -32,9 +33,8 @@ tickets as (
 
 contact_customers as (
 
-    select source_id as contact_id, customer_id
-    from {{ ref('int_customer_identities') }}
-    where source = 'contacts'
+    select contact_id, customer_id
+    from {{ ref('int_contact_customers') }}
 
 ),
 
@@ -43,7 +43,7 @@ customer_tickets as (
     select
         tickets.ticket_id,
         tickets.contact_id,
-        {{ customer_or_unknown('contact_customers.customer_id') }} as customer_id,
+        contact_customers.customer_id,
         tickets.category,
         tickets.status,
         tickets.satisfaction_score,

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 from orchestration.defs.partitions import daily_partitions, days_in, single_run_backfill, window_dates
 from orchestration.lib.dbt import RAW_LAYER_KEY
@@ -33,7 +34,10 @@ class QuarantineGateResource(dg.ConfigurableResource):
     (resources.quarantine_gate.config.max_share) to load an export whose bad rows were reviewed.
     """
 
-    max_share: float
+    max_share: float = Field(
+        description="The largest share of a load's rows that may be quarantined before its blocking check "
+        "fails, 0 to 1 (default: the configuration's quality.max_quarantine_share).",
+    )
 
 
 def raw_asset_key(contract: SourceContract) -> dg.AssetKey:

@@ -12,9 +12,9 @@ snapshots as (
 
 contact_customers as (
 
-    select source_id as contact_id, customer_id
-    from {{ ref('int_customer_identities') }}
-    where source = 'contacts'
+    select contact_id, customer_id
+    from {{ ref('int_contact_customers') }}
+    where customer_id <> {{ unknown_customer_id() }}
 
 ),
 

@@ -1,8 +1,6 @@
 -- The feature snapshot calendar: the first of every month from the first month starting at least
 -- 90 days after the first order, up to and including the scoring date, plus the scoring date itself
--- (when it is not a month start). Generated set-based from a fixed number series.
-
-{%- set max_months = 1200 %}
+-- (when it is not a month start). The month starts come from the month spine (`month_starts`).
 
 with
 
@@ -35,27 +33,17 @@ first_month as (
 
 ),
 
-month_numbers as (
-
-    {{ dbt.generate_series(max_months) }}
-
-),
-
 month_starts as (
 
-    select
-        cast({{ dbt.dateadd('month', 'month_numbers.generated_number - 1', 'first_month.first_snapshot_date') }} as date) as snapshot_date,
-        first_month.scoring_date
-    from first_month
-    cross join month_numbers
+    {{ month_starts('first_month', 'first_snapshot_date') }}
 
 ),
 
 snapshot_dates as (
 
-    select snapshot_date
+    select month_start as snapshot_date
     from month_starts
-    where snapshot_date <= scoring_date
+    where month_start <= scoring_date
 
     union
 

@@ -27,17 +27,9 @@ window_bounds as (
 
 ),
 
-month_numbers as (
-
-    {{ dbt.generate_series(window_months) }}
-
-),
-
 window_months as (
 
-    select cast({{ dbt.dateadd('month', 'month_numbers.generated_number - 1', 'window_bounds.window_start') }} as date) as activity_month
-    from window_bounds
-    cross join month_numbers
+    {{ month_starts('window_bounds', 'window_start', window_months) }}
 
 ),
 
@@ -75,7 +67,7 @@ customer_month_revenue as (
     cross join window_months
     left join activity
         on customers.customer_id = activity.customer_id
-        and window_months.activity_month = activity.activity_month
+        and window_months.month_start = activity.activity_month
 
 ),
 

@@ -54,7 +54,7 @@ final as (
         -- grain
         customer_id,
         snapshot_date,
-        snapshot_date = max(snapshot_date) over () as is_scoring_date,
+        snapshot_date = {{ scoring_date() }} as is_scoring_date,
 
         -- segment
         case

@@ -1,8 +1,5 @@
 -- The calendar months the monthly KPI marts report: every month from the first order of an identified
--- customer to the month holding the last day before the scoring date. Generated set-based from a fixed
--- number series.
-
-{%- set max_months = 1200 %}
+-- customer to the month holding the last day before the scoring date (the month spine: `month_starts`).
 
 with
 
@@ -15,19 +12,9 @@ bounds as (
 
 ),
 
-month_numbers as (
-
-    {{ dbt.generate_series(max_months) }}
-
-),
-
 months as (
 
-    select
-        cast({{ dbt.dateadd('month', 'month_numbers.generated_number - 1', 'bounds.first_month') }} as date) as month_start,
-        bounds.scoring_date
-    from bounds
-    cross join month_numbers
+    {{ month_starts('bounds', 'first_month') }}
 
 ),
 
