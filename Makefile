@@ -11,7 +11,7 @@ export CLIENTELE_CONFIG ?= $(CURDIR)/sources/demo/clientele.yml
 DEMO_CUSTOMERS ?= 5000
 DEMO_SEED ?= 7
 
-.PHONY: run test ui lint typecheck manifest demo-data import pipeline clean env
+.PHONY: run test ui lint typecheck manifest demo-data import pipeline clean env browser
 
 env: $(VENV)/.installed
 
@@ -63,7 +63,13 @@ lint: env
 typecheck: env
 	$(BIN)/mypy ml orchestration sources expectations
 
-test: env manifest lint typecheck
+# Debian's Chromium for the UI's browser test (tests/orchestration/test_ui_browser.py), never a downloaded one.
+browser:
+	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium >/dev/null; }
+
+test: env manifest browser lint typecheck
 	$(BIN)/pytest -q
 
 clean:

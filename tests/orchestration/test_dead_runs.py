@@ -44,7 +44,7 @@ from sources.demo.config import DEMO_CONFIG_PATH
 
 INSTANCE_YAML = REPO_ROOT / "orchestration" / "dagster.yaml"
 HOST = socket.gethostname()
-STEP = "warehouse_facts"
+STEP = "warehouse"
 
 
 @pytest.fixture
