@@ -7,6 +7,7 @@ The raw layer (`sources.raw_tables`) types and loads batches; the readers (`sour
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -28,6 +29,8 @@ class SourceBatch:
     credentials); `line_numbers` locate each record in it (the file line, the Parquet row number, or the
     row's place in the extract ordered by key). `added_columns` and `missing_columns` record how the
     source's shape differed from its contract: extra columns are ignored, missing optional ones are NULL.
+    `notes` say what was read other than the file declared or ignored as no record (an end-of-file
+    marker, a byte-order mark naming another encoding), so a reader that had to decide says so.
     """
 
     contract: SourceContract
@@ -39,6 +42,7 @@ class SourceBatch:
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     added_columns: tuple[str, ...] = ()
     missing_columns: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -50,3 +54,28 @@ class SourceBatch:
         if not self.added_columns and not self.missing_columns:
             return {}
         return {"added": list(self.added_columns), "missing": list(self.missing_columns)}
+
+    def keep(self, line_number: int, raw: str, values: Iterable[str | None]) -> None:
+        """Add a readable record: its locator, its raw text, and its values in `columns` order.
+
+        The one place every reader keeps a record, so the locators, raw texts and columns stay aligned.
+        """
+        self.line_numbers.append(line_number)
+        self.raw_records.append(raw)
+        for column, value in zip(self.columns.values(), values, strict=True):
+            column.append(value)
+
+    def quarantine(self, line_number: int, raw: str, reason: str) -> None:
+        """Set a record aside with the reason it cannot be read; it still counts as read."""
+        self.quarantined.append(QuarantinedRecord(line_number, raw, reason))
+
+    def compare_shape(self, present: Iterable[str]) -> tuple[str, ...]:
+        """Note the added and missing optional columns of `present`; return the required ones missing.
+
+        The reader decides what a missing required column costs (the whole file), so this only reports.
+        """
+        present = list(present)
+        contract = self.contract
+        self.added_columns = tuple(name for name in present if name not in contract.column_names)
+        self.missing_columns = tuple(name for name in contract.column_names if name not in present)
+        return tuple(name for name in contract.required_columns if name not in present)

@@ -1,9 +1,11 @@
 """The raw layer of the warehouse: typed copies of every landing record, and the quarantine beside them.
 
-Values are typed set-based in DuckDB with `TRY_CAST`, so a value that does not fit its type sends its
-whole row to `raw.quarantine` with a reason naming the field, instead of loading as NULL. A load covers a
-window of export days and replaces exactly that window in one transaction: a re-run, a backfill or a
-crash half-way leaves the table as one consistent version, never doubled and never half-written.
+Values are typed set-based in DuckDB (a regular expression for the exact form, then `TRY_CAST`), so a
+value that does not fit its type sends its whole row to `raw.quarantine` with a reason naming the field,
+instead of loading as NULL; a blank value is a missing one, and a timestamp with an offset is stored as
+the business's local time. A load covers a window of export days and replaces exactly that window in
+one transaction: a re-run, a backfill or a crash half-way leaves the table as one consistent version,
+never doubled and never half-written.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pyarrow as pa
@@ -85,37 +88,126 @@ class LoadResult:
         return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
 
 
-def _fits_type(column: str, column_type: str) -> str:
-    """SQL that is true when the text in `column` is an exact value of `column_type`.
+# Timestamps and dates are read in canonical forms only. DuckDB's own casts are far more lenient than a
+# contract may be: they read 'infinity' as 9999-12-31 (it would outrank every later version of its key),
+# 'epoch' as 1970, '24:00:00' as the next midnight, drop a zone suffix ('...Z', '+02:00') without
+# converting, and cut digits finer than microseconds. The patterns decide what is a value; DuckDB's cast
+# then only checks the calendar (no 30 February).
+MIN_YEAR, MAX_YEAR = 1900, 2200
+DATE_PATTERN = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+# Seconds stop at 59 (a leap second has no TIMESTAMP); digits beyond microseconds only when all 0.
+_CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,6}0*)?)?"
+# UTC as Z or by name, or an offset of at most 14 hours, with or without its colon (PostgreSQL writes +02).
+_ZONE = r"(Z| UTC| GMT|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)"
+LOCAL_TIMESTAMP_PATTERN = f"{DATE_PATTERN}([T ]{_CLOCK})?"
+ZONED_TIMESTAMP_PATTERN = f"{DATE_PATTERN}[T ]{_CLOCK}{_ZONE}"
+# A value of nothing but these is blank, i.e. missing: Unicode white space (Python's str.isspace and the
+# separators \p{Z}) and the zero-width characters an export may leave in an empty cell.
+BLANK_PATTERN = r"[\t\n\x{0B}\f\r\x{1C}-\x{1F}\x{85}\p{Z}\x{200B}-\x{200D}\x{2060}\x{FEFF}]*"
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _typed_value(column: str, column_type: str, timezone: str) -> str:
+    """SQL for the text in `column` as a value of `column_type`, or NULL when it is not exactly one.
 
     TRY_CAST alone is too lenient to be a contract: it reads 'yes' as true, rounds '1.5' to the integer
-    2 and '12.345' to 12.35. A value that would change on the way in is quarantined instead.
+    2 and '12.345' to 12.35, and takes 'infinity' for a timestamp. A value that would change on the way
+    in is NULL here, and so quarantined. A timestamp written with an offset (or Z, UTC, GMT) is converted
+    to the wall-clock time of `timezone`, the business's zone, which is what TIMESTAMP columns hold.
     """
-    cast_ok = f"try_cast({column} as {column_type}) is not null"
+    cast = f"try_cast({column} as {column_type})"
     upper = column_type.upper()
     if upper == "BOOLEAN":
-        return f"lower({column}) in ('true', 'false')"
-    if upper in ("INTEGER", "BIGINT", "SMALLINT"):
-        return f"regexp_full_match({column}, '[+-]?[0-9]+') and {cast_ok}"
-    if upper.startswith("DECIMAL"):
+        exact = f"lower({column}) in ('true', 'false')"
+    elif upper in ("INTEGER", "BIGINT", "SMALLINT"):
+        exact = f"regexp_full_match({column}, '[+-]?[0-9]+')"
+    elif upper.startswith("DECIMAL"):
         scale = upper.rstrip(")").split(",")[-1].strip() if "," in upper else "0"
-        return f"regexp_full_match({column}, '[+-]?[0-9]+([.][0-9]{{1,{scale}}})?') and {cast_ok}"
-    return cast_ok
+        exact = f"regexp_full_match({column}, '[+-]?[0-9]+([.][0-9]{{1,{scale}}})?')"
+    elif upper == "DATE":
+        exact = f"regexp_full_match({column}, '{DATE_PATTERN}')"
+    elif upper == "TIMESTAMP":
+        # Zone-less text is local time already. Zoned text is an instant: DuckDB's TIMESTAMPTZ cast reads
+        # every offset form the pattern admits, whatever the session's zone, and `timezone` shows it as
+        # the business's wall-clock time.
+        return (
+            f"case when regexp_full_match({column}, '{LOCAL_TIMESTAMP_PATTERN}') then {cast} "
+            f"when regexp_full_match({column}, '{ZONED_TIMESTAMP_PATTERN}') "
+            f"then timezone({_sql_text(timezone)}, try_cast({column} as TIMESTAMPTZ)) end"
+        )
+    else:
+        return cast
+    return f"case when {exact} then {cast} end"
+
+
+def _typed(column: str) -> str:
+    """The name of a column's typed copy in `checked_records`."""
+    return f"_typed_{column}"
 
 
 def _invalid_value_checks(contract: SourceContract) -> str:
-    """SQL for a row's reasons to be quarantined: missing required values and values of the wrong type."""
+    """SQL for a row's reasons to be quarantined: missing required values and values of the wrong type.
+
+    Reads `checked_records`' text columns (blanks already NULL) beside their typed copies.
+    """
     checks = []
     for column in contract.columns:
+        name, kind = column.name, column.type
         if column.required:
-            checks.append(f"case when {column.name} is null then 'missing required field {column.name}' end")
-        if column.type != "VARCHAR":
-            shown = "value" if column.pii else f"''' || {column.name} || '''"
-            checks.append(
-                f"case when {column.name} is not null and not ({_fits_type(column.name, column.type)}) "
-                f"then 'field {column.name}: {shown} is not a valid {column.type}' end"
+            checks.append(f"case when {name} is null then 'missing required field {name}' end")
+        if kind == "VARCHAR":
+            continue
+        shown = "value" if column.pii else f"''' || {name} || '''"
+        invalid = f"'field {name}: {shown} is not a valid {kind}"
+        out_of_range = ""
+        if kind.upper() in ("DATE", "TIMESTAMP"):
+            out_of_range = (
+                f" when not year({_typed(name)}) between {MIN_YEAR} and {MAX_YEAR}"
+                f" then {invalid} (year outside {MIN_YEAR}-{MAX_YEAR})'"
             )
+        checks.append(
+            f"case when {name} is not null and {_typed(name)} is null then {invalid}'{out_of_range} end"
+        )
     return f"concat_ws('; ', {', '.join(checks)})"
+
+
+def _check_records(con: duckdb.DuckDBPyConnection, contract: SourceContract, timezone: str) -> None:
+    """`checked_records` from the registered `incoming_records`: blank values NULL, a typed copy of every
+    column that is not text, and the `_reason` a row is quarantined for ('' when it loads).
+
+    Set-based in DuckDB, one pass over the batch: a regular expression and a cast per value.
+    """
+    blank_is_null = ", ".join(
+        f"case when regexp_full_match({c}, '{BLANK_PATTERN}') then null else {c} end as {c}"
+        for c in contract.column_names
+    )
+    typed = "".join(
+        f", {_typed_value(c.name, c.type, timezone)} as {_typed(c.name)}"
+        for c in contract.columns
+        if c.type != "VARCHAR"
+    )
+    con.execute(
+        f"create or replace temp table checked_records as "
+        f"select *, {_invalid_value_checks(contract)} as _reason from ("
+        f"select *{typed} from (select * replace ({blank_is_null}) from incoming_records))"
+    )
+
+
+def _typed_columns(contract: SourceContract) -> list[str]:
+    """The raw table's contract and hash columns, in its order, as selected from `checked_records`."""
+    columns = [c.name if c.type == "VARCHAR" else f"{_typed(c.name)} as {c.name}" for c in contract.columns]
+    return columns + [hash_column(c.name) for c in contract.columns if c.pii]
+
+
+def _check_time_zone(timezone: str) -> None:
+    """ValueError naming `timezone` unless it is an IANA time zone name."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"not an IANA time zone name such as Europe/Berlin or UTC: {timezone!r}") from exc
 
 
 def _incoming_table(contract: SourceContract, files: list[SourceBatch], key: bytes) -> pa.Table:
@@ -233,19 +325,25 @@ def load_window(
     window_end: date,
     pii_key: bytes,
     replace: Replace = Replace.DAYS,
+    *,
+    timezone: str = "UTC",
 ) -> LoadResult:
     """Replace export days [window_start, window_end) of the source's raw table with `files`, atomically:
-    the whole window, or only the keys the batches carry (`replace`)."""
+    the whole window, or only the keys the batches carry (`replace`).
+
+    `timezone` is the business's (the deployment's `calendar.timezone`): timestamps written with an
+    offset are stored as its wall-clock time. Zone-less timestamps are local time already and stored as
+    written, so the default only matters to batches that carry offsets.
+    """
     outside = [f.origin for f in files if not window_start <= f.export_date < window_end]
     if outside:
         raise ValueError(f"files outside the window [{window_start}, {window_end}): {outside}")
+    _check_time_zone(timezone)
     # to the microsecond: the facts rebuild what was loaded after their newest stored load time, so two
     # loads within one second must not share a stamp with a build between them
     loaded_at = datetime.now()
     table = raw_table_name(contract)
     incoming = _incoming_table(contract, files, pii_key)
-    typed_columns = [f"try_cast({c.name} as {c.type}) as {c.name}" for c in contract.columns]
-    typed_columns += [hash_column(c.name) for c in contract.columns if c.pii]
     window = "between ? and ?::date - 1"
     raw_keys = quarantined_keys = ""
     if replace is Replace.KEYS:
@@ -256,17 +354,14 @@ def load_window(
     ensure_raw_schema(con, (contract,))
     con.register("incoming_records", incoming)
     try:
-        con.execute(
-            f"create or replace temp table checked_records as "
-            f"select *, {_invalid_value_checks(contract)} as _reason from incoming_records"
-        )
+        _check_records(con, contract, timezone)
     finally:
         con.unregister("incoming_records")
     con.execute("begin transaction")
     try:
         con.execute(f"delete from {table} where _export_date {window}{raw_keys}", [window_start, window_end])
         inserted = con.execute(
-            f"insert into {table} select {', '.join(typed_columns)}, "
+            f"insert into {table} select {', '.join(_typed_columns(contract))}, "
             f"_export_date, _source_file, _line_number, ?::timestamp from checked_records where _reason = ''",
             [loaded_at],
         ).fetchone()

@@ -64,10 +64,18 @@ def _local_time(column: str, database_type: str) -> sql.Composable:
 
 
 def _text_of(column: str, contract_type: str, database_type: str) -> sql.Composable:
-    """SQL for a column's value as the text a landing file would carry (timestamps in local time)."""
+    """SQL for a column's value as the text a landing file would carry (timestamps in local time).
+
+    `to_char` renders infinity as NULL (a required value would read as missing, an optional one as
+    absent) and a year BC without its era: those are left in PostgreSQL's own spelling ('infinity',
+    '0044-03-15 12:00:00 BC'), which the raw layer quarantines as not a valid TIMESTAMP.
+    """
     upper = contract_type.upper()
     if upper == "TIMESTAMP":
-        return sql.SQL("to_char({}, 'YYYY-MM-DD HH24:MI:SS.US')").format(_local_time(column, database_type))
+        return sql.SQL(
+            "case when isfinite({0}) and {0} >= '0001-01-01' then to_char({0}, 'YYYY-MM-DD HH24:MI:SS.US') "
+            "else ({0})::text end"
+        ).format(_local_time(column, database_type))
     if upper == "BOOLEAN":
         return sql.SQL("case when {0} then 'true' when not {0} then 'false' end").format(
             sql.Identifier(column)

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import io
-import json
 import os
 import re
 import sys
@@ -30,7 +28,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from sources.config import (
     CONFIG_ENV,
@@ -40,16 +38,10 @@ from sources.config import (
     TransactionsFile,
     load_config,
 )
-from sources.contracts import ORDERS, SourceContract
-from sources.landing import (
-    LandingFileError,
-    csv_reader,
-    csv_records,
-    decoded_text,
-    physical_lines,
-    record_text,
-    scalar_text,
-)
+from sources.contracts import ORDERS
+from sources.landing_csv import CsvRecord, csv_records
+from sources.landing_parquet import column_text, parquet_raw_records, read_parquet_table, without_rows
+from sources.landing_text import LandingFileError, read_text, text_lines
 
 EXAMPLE_CONFIG = "docs/examples/cdnow.yml"
 REJECTS_HEADER = ("line_number", "raw_record", "reason")
@@ -226,7 +218,7 @@ def _column_label(ref: str | int) -> str:
 
 def _text_of(path: Path, encoding: str) -> str:
     try:
-        return decoded_text(path, encoding)
+        return read_text(path, encoding).text
     except LookupError:
         raise TransactionsFileError(
             f"{path}: unknown encoding {encoding!r} (transactions.encoding)"
@@ -236,53 +228,51 @@ def _text_of(path: Path, encoding: str) -> str:
 
 
 def _read_delimited(path: Path, spec: TransactionsFile) -> tuple[list[_SourceRow], list[RejectedRow]]:
-    lines = physical_lines(_text_of(path, spec.encoding))
-    if not any(line.strip() for line in lines):
+    records = list(_records(_text_of(path, spec.encoding), spec.delimiter))
+    if not records:
         raise TransactionsFileError(f"{path}: no records, only blank lines")
-    # The orders contract's CSV reading (quotes, an unclosed quote costing one line), in the file's dialect.
-    dialect = dataclasses.replace(ORDERS, delimiter=spec.delimiter, encoding=spec.encoding)
-    header = [name.strip() for name in _split_line(lines[0], dialect)] if spec.header else None
-    width = len(header) if header is not None else _usual_width(lines, dialect)
+    header = _header(path, records.pop(0)) if spec.header else None
+    width = len(header) if header is not None else _usual_width(records)
     positions = _positions(path, spec, header, width)
     rows: list[_SourceRow] = []
     rejected: list[RejectedRow] = []
-    for line_number, raw, fields in _records(lines, 1 if spec.header else 0, width, dialect):
-        if isinstance(fields, str):
-            rejected.append(RejectedRow(line_number, raw, fields))
-        elif len(fields) != width:
-            rejected.append(RejectedRow(line_number, raw, f"expected {width} fields, found {len(fields)}"))
+    for record in records:
+        if record.problem:
+            rejected.append(RejectedRow(record.line_number, record.raw, record.reason(header or ())))
+        elif len(record.fields) != width:
+            reason = f"expected {width} fields, found {len(record.fields)}"
+            rejected.append(RejectedRow(record.line_number, record.raw, reason))
         else:
-            cells: dict[str, Cell] = {field: fields[index] for field, index in positions.items()}
-            rows.append(_SourceRow(line_number, raw, cells))
+            cells: dict[str, Cell] = {field: record.fields[index] for field, index in positions.items()}
+            rows.append(_SourceRow(record.line_number, record.raw, cells))
     return rows, rejected
 
 
-def _split_line(line: str, dialect: SourceContract) -> list[str]:
-    if dialect.delimiter == "whitespace":
-        stripped = line.strip(" \t\r\n")
-        return _WHITESPACE.split(stripped) if stripped else []
-    return next(csv_reader([line], dialect), [])
-
-
-def _usual_width(lines: Sequence[str], dialect: SourceContract) -> int:
-    """Without a header, the most common number of fields is the file's width (ties: the first seen)."""
-    widths = Counter(len(_split_line(line, dialect)) for line in lines if line.strip())
-    return widths.most_common(1)[0][0]
-
-
-def _records(
-    lines: list[str], first: int, width: int, dialect: SourceContract
-) -> Iterator[tuple[int, str, list[str] | str]]:
-    """(line number, raw text, fields or a reason) per record; blank lines hold no record."""
-    if dialect.delimiter == "whitespace":  # no quoting: one line, one record
-        for index in range(first, len(lines)):
-            fields = _split_line(lines[index], dialect)
-            if fields:
-                yield index + 1, record_text(lines[index : index + 1]), fields
+def _records(text: str, delimiter: str) -> Iterator[CsvRecord]:
+    """The file's records as the loader reads CSV (`sources.landing_csv`), or for `whitespace` one line
+    each, split at runs of spaces and tabs (no quoting); blank lines hold no record."""
+    if delimiter != "whitespace":
+        yield from csv_records(text, delimiter, ORDERS.quote_char)
         return
-    for start, end, record in csv_records(lines, first, width, dialect):
-        if record:
-            yield start + 1, record_text(lines[start:end]), record
+    for line_number, line in text_lines(text):
+        stripped = line.strip(" \t")
+        if stripped:
+            yield CsvRecord(line_number, line, _WHITESPACE.split(stripped))
+
+
+def _header(path: Path, record: CsvRecord) -> list[str]:
+    """The header's column names (trimmed); a header that cannot be read fails the file."""
+    if record.problem:
+        raise TransactionsFileError(f"{path}: line {record.line_number} (the header): {record.reason()}")
+    return [name.strip() for name in record.fields]
+
+
+def _usual_width(records: Sequence[CsvRecord]) -> int:
+    """Without a header, the most common number of fields is the file's width (ties: the first seen)."""
+    widths = Counter(len(r.fields) for r in records if not r.problem) or Counter(
+        len(r.fields) for r in records
+    )
+    return widths.most_common(1)[0][0]
 
 
 def _positions(path: Path, spec: TransactionsFile, header: list[str] | None, width: int) -> dict[str, int]:
@@ -294,6 +284,12 @@ def _positions(path: Path, spec: TransactionsFile, header: list[str] | None, wid
             raise TransactionsFileError(
                 f"{path}: line 1 (the header) has no column for {', '.join(missing)}; it has "
                 f"{', '.join(map(repr, header))} (delimiter {spec.delimiter!r})"
+            )
+        twice = [f"{field} ({name!r})" for field, name in refs.items() if header.count(str(name)) > 1]
+        if twice:
+            raise TransactionsFileError(
+                f"{path}: line 1 (the header) names the column of {', '.join(twice)} more than once; "
+                "which one holds the values cannot be told"
             )
         return {field: header.index(str(name)) for field, name in refs.items()}
     beyond = [f"{field} (column {ref})" for field, ref in refs.items() if int(ref) > width]
@@ -307,9 +303,9 @@ def _positions(path: Path, spec: TransactionsFile, header: list[str] | None, wid
 
 def _read_parquet(path: Path, columns: TransactionColumns) -> tuple[list[_SourceRow], list[RejectedRow]]:
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise TransactionsFileError(f"{path}: not a readable Parquet file: {exc}") from None
+        table = read_parquet_table(path)
+    except LandingFileError as exc:
+        raise TransactionsFileError(str(exc)) from None
     names: dict[str, str] = {}
     for field, ref in _mapped(columns).items():
         name = table.column_names[ref - 1] if isinstance(ref, int) and ref <= table.num_columns else ref
@@ -321,39 +317,45 @@ def _read_parquet(path: Path, columns: TransactionColumns) -> tuple[list[_Source
     cells = {field: _parquet_cells(path, table.column(name), name) for field, name in names.items()}
     rows: list[_SourceRow] = []
     rejected: list[RejectedRow] = []
-    for index, record in enumerate(table.to_pylist()):
-        raw = json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
-        nested = [
-            f"{field} ({names[field]})"
-            for field, values in cells.items()
-            if values is None and record[names[field]] is not None
+    for index, raw in enumerate(parquet_raw_records(table)):
+        problems = [
+            f"{field} ({_column_label(names[field])}): {column.problems[index]}"
+            for field, column in cells.items()
+            if index in column.problems
         ]
-        if nested:
-            reason = f"fields hold values that are not scalars: {', '.join(nested)}"
-            rejected.append(RejectedRow(index + 1, raw, reason))
+        if problems:
+            rejected.append(RejectedRow(index + 1, raw, "; ".join(problems)))
             continue
-        row_cells = {field: None if values is None else values[index] for field, values in cells.items()}
+        row_cells = {field: column.cells[index] for field, column in cells.items()}
         rows.append(_SourceRow(index + 1, raw, row_cells))
     return rows, rejected
 
 
-def _parquet_cells(path: Path, column: pa.ChunkedArray, name: str) -> list[Cell] | None:
-    """Typed timestamps and dates stay values (their zone matters), the rest becomes canonical text; None
-    for a list, struct or map column, whose values have no text."""
+@dataclass(frozen=True)
+class _ParquetCells:
+    cells: list[Cell]
+    problems: dict[int, str]  # row index -> why its value cannot be read
+
+
+def _parquet_cells(path: Path, column: pa.ChunkedArray, name: str) -> _ParquetCells:
+    """Typed timestamps and dates stay values (their zone matters), the rest becomes canonical text as the
+    loader reads Parquet (`sources.landing_parquet`); a value without either is its row's problem."""
     kind = column.type
-    if pa.types.is_timestamp(kind):
-        try:
-            column = column.cast(pa.timestamp("us", tz=kind.tz))  # safe: fails rather than truncate
-        except pa.ArrowInvalid as exc:
-            raise TransactionsFileError(
-                f"{path}: column {name} cannot be read without changing it: {exc}"
-            ) from None
-        return list(column.to_pylist())
-    if pa.types.is_date(kind):
-        return list(column.to_pylist())
-    if pa.types.is_nested(kind):
-        return None
-    return [scalar_text(value) for value in column.to_pylist()]
+    try:
+        text = column_text(column)
+    except (pa.ArrowException, ValueError, OverflowError) as exc:  # a type read but not convertible
+        raise TransactionsFileError(f"{path}: column {name} ({kind}) cannot be read: {exc}") from None
+    if text is None:  # a list, struct or map value, or bytes: no text
+        held = pc.is_valid(column).to_pylist()
+        return _ParquetCells(
+            [None] * len(column), {row: "not a scalar value" for row, h in enumerate(held) if h}
+        )
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        readable = without_rows(column, text.problems)
+        if pa.types.is_timestamp(kind):
+            readable = readable.cast(pa.timestamp("us", tz=kind.tz), safe=False)  # finer rows are gone
+        return _ParquetCells(readable.to_pylist(), text.problems)
+    return _ParquetCells(list(text.values), text.problems)
 
 
 # Placing rows on days
@@ -402,6 +404,8 @@ def _ordered_at(cell: Cell, timestamp_format: str | None, zone: ZoneInfo) -> dat
         return "missing"
     try:
         return _local_time(cell, timestamp_format, zone)
+    except OverflowError:  # the offset carries it past year 1 or 9999
+        return f"{cell!r} falls outside the years 1 to 9999 in {zone.key}"
     except ValueError:
         expected = (
             f"a timestamp in format {timestamp_format}"

@@ -252,13 +252,18 @@ def test_truncated_parquet_file_fails_before_writing(tmp_path: Path) -> None:
     fails_before_writing(tmp_path, MARKETING_EVENTS, r"2024-03-01\.parquet: not a readable Parquet file")
 
 
-def test_parquet_timestamp_finer_than_microseconds_fails_before_writing(tmp_path: Path) -> None:
-    write_parquet(MARKETING_EVENTS, tmp_path, DAY, events("E1"))
-    with warehouse(tmp_path) as con:
-        load_days(con, MARKETING_EVENTS, tmp_path, [DAY])
-    nanoseconds = pa.array([1709283605000000001], pa.timestamp("ns"))  # no TIMESTAMP holds the last digit
-    write_parquet(MARKETING_EVENTS, tmp_path, DAY, events("E1", occurred_at=nanoseconds))
-    fails_before_writing(tmp_path, MARKETING_EVENTS, "column occurred_at cannot be read without changing it")
+def test_parquet_timestamp_finer_than_microseconds_quarantines_its_row(tmp_path: Path) -> None:
+    # One value no TIMESTAMP holds costs its row, never the day; and it is never truncated to fit.
+    nanoseconds = pa.array([1709283605000000001, 1709283605000000000], pa.timestamp("ns"))
+    write_parquet(MARKETING_EVENTS, tmp_path, DAY, events("E1", "E2", occurred_at=nanoseconds))
+    con = warehouse(tmp_path)
+    assert_accounted(con, MARKETING_EVENTS, load_days(con, MARKETING_EVENTS, tmp_path, [DAY]), 2)
+    assert con.execute("select event_id, occurred_at from raw.crm_marketing_events").fetchall() == [
+        ("E2", datetime(2024, 3, 1, 9, 0, 5))
+    ]
+    assert quarantine_reasons(con, MARKETING_EVENTS) == {
+        1: "field occurred_at: 1709283605000000001 ns has digits finer than the microseconds a TIMESTAMP holds"
+    }
 
 
 # Schema changes

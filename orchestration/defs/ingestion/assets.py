@@ -9,6 +9,7 @@ deployment enables (`sources.enabled`) have an asset; the others have an empty r
 import json
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -73,7 +74,7 @@ def _load_output(
     context: dg.AssetExecutionContext,
     result: LoadResult,
     gate: QuarantineGateResource,
-    **extra_metadata: str | int | None,
+    **extra_metadata: str | int | dg.MetadataValue | None,
 ) -> dg.MaterializeResult:
     """Row accounting as metadata, and the quarantine check's verdict."""
     threshold = gate.max_share
@@ -108,6 +109,49 @@ def _load_output(
     )
 
 
+_NAMES_LISTED = 20  # per kind of ignored file: enough to see the pattern, never a wall of names
+
+
+def _export_day_of(contract: SourceContract, landing_dir: Path, path: Path) -> date | None:
+    """The export day `path` is the file of, or None when its name is not exactly `<YYYY-MM-DD>.<ext>`."""
+    try:
+        day = date.fromisoformat(path.name.removesuffix(f".{contract.format.value}"))
+    except ValueError:
+        return None
+    return day if contract.file_for(landing_dir, day) == path else None
+
+
+def ignored_landing_files(
+    contract: SourceContract, landing_dir: Path, first_day: date, end_day: date | None
+) -> dict[str, list[str]]:
+    """Files of the source's landing folder that no partition of the calendar [first_day, end_day) reads.
+
+    A name that is not an export day (`2024-1-5.csv`, `2024-01-05.csv.bak`, `20240105.csv`) would
+    otherwise be skipped in silence while its day fails for a missing file or loads another one; a day
+    outside the calendar loads once the calendar is widened. Hidden files and folders are not exports.
+    """
+    folder = contract.file_for(landing_dir, first_day).parent
+    if not folder.is_dir():
+        return {}
+    not_days: list[str] = []
+    outside: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        day = _export_day_of(contract, landing_dir, path)
+        if day is None:
+            not_days.append(path.name)
+        elif day < first_day or (end_day is not None and day >= end_day):
+            outside.append(path.name)
+    listed = {"not an export day": not_days, "outside the calendar": outside}
+    return {
+        kind: names[:_NAMES_LISTED]
+        + ([f"... and {len(names) - _NAMES_LISTED} more"] if len(names) > _NAMES_LISTED else [])
+        for kind, names in listed.items()
+        if names
+    }
+
+
 def build_landing_asset(contract: SourceContract) -> dg.AssetsDefinition:
     """A source read from its daily landing files."""
 
@@ -122,9 +166,15 @@ def build_landing_asset(contract: SourceContract) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         start, end = window_dates(context)
         files = [landing.read(contract, day) for day in days_in(start, end)]
+        calendar = DEPLOYMENT.calendar
+        ignored = ignored_landing_files(contract, Path(landing.path), calendar.start_date, calendar.end_date)
+        if ignored:
+            context.log.warning(f"{contract.raw_table}: landing files no partition reads: {ignored}")
         with warehouse.connect() as con:
-            result = load_window(con, contract, files, start, end, pii_key())
-        return _load_output(context, result, quarantine_gate)
+            result = load_window(con, contract, files, start, end, pii_key(), timezone=calendar.timezone)
+        return _load_output(
+            context, result, quarantine_gate, landing_files_ignored=dg.MetadataValue.json(ignored)
+        )
 
     return raw_source
 
@@ -148,8 +198,9 @@ def build_shop_database_asset(contract: SourceContract, calendar_start: date) ->
         start, end = window_dates(context)
         first = max(start - timedelta(days=shop_database.lookback_days), calendar_start)
         batches = shop_database.read_window(contract, first, end, initial=first == calendar_start)
+        zone = shop_database.timezone  # the extract's local times are in it: the deployment's calendar zone
         with warehouse.connect() as con:
-            result = load_window(con, contract, batches, first, end, pii_key(), Replace.KEYS)
+            result = load_window(con, contract, batches, first, end, pii_key(), Replace.KEYS, timezone=zone)
         versions = (v for b in batches for v in b.columns[contract.version_column] if v is not None)
         return _load_output(
             context,
