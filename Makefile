@@ -70,7 +70,7 @@ browser:
 		chromium >/dev/null; }
 
 test: env manifest browser lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile  # two workers, each test file on one: most of the time is waiting on servers and subprocesses
 
 clean:
 	rm -rf $(VENV) .dagster data dbt_project/target dbt_project/logs

@@ -168,7 +168,7 @@ def test_the_wait_names_the_holder_and_ends_when_its_process_dies(instance: dg.D
 
 # --- run_all as `make pipeline` runs it --------------------------------------------------------------------
 
-DEMO_START, DEMO_END = "2024-01-01", "2024-07-01"
+DEMO_START, DEMO_END = "2024-01-01", "2024-04-01"
 
 
 def run_all_env(root: Path) -> dict[str, str]:
