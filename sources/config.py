@@ -302,6 +302,14 @@ class Quality(_Section):
     max_quarantine_share: Annotated[float, Field(ge=0, le=1)] = 0.02
 
 
+class Identity(_Section):
+    """How identifiers are read before they are hashed: a phone number written without a country code is
+    in `phone_country_code` (1 for North America, 49 for Germany, ...), so `030 1234567` and
+    `+49 30 1234567` are one person. Changing it changes the hashes of such numbers: reload raw after it."""
+
+    phone_country_code: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,2}$")] = "1"
+
+
 class Ingestion(_Section):
     """Days before a run's window read again for late data: the shop database's late commits in raw, and
     the facts rebuilt from them. One number, so the facts always cover what a raw load replaced."""
@@ -377,6 +385,7 @@ class ClienteleConfig(_Section):
     models: Models = Models()
     segments: Segments = Segments()
     quality: Quality = Quality()
+    identity: Identity = Identity()
     ingestion: Ingestion = Ingestion()
     transactions: TransactionsFile | None = None
 

@@ -62,6 +62,19 @@ def _parse(path: Path, batch: SourceBatch) -> None:
         parse_jsonl(landing_text.text, batch)
 
 
+def export_day_of(contract: SourceContract, landing_dir: Path, path: Path) -> date | None:
+    """The export day `path` is the file of, or None when its name is not exactly `<YYYY-MM-DD>.<ext>`.
+
+    `date.fromisoformat` alone also reads `20240105` and `2024-W01-5` as days: a file so named must not
+    pass for that day's export, in the sensor or anywhere else.
+    """
+    try:
+        day = date.fromisoformat(path.name.removesuffix(f".{contract.format.value}"))
+    except ValueError:
+        return None
+    return day if contract.file_for(landing_dir, day) == path else None
+
+
 def export_day_fingerprints(landing_dir: Path, contracts: tuple[SourceContract, ...]) -> dict[str, str]:
     """A short fingerprint per export day of the files present (name, size, modification time).
 
@@ -73,12 +86,13 @@ def export_day_fingerprints(landing_dir: Path, contracts: tuple[SourceContract, 
         if not folder.is_dir():
             continue
         for path in folder.glob(f"*.{contract.format.value}"):
-            try:
-                day = date.fromisoformat(path.stem).isoformat()
-            except ValueError:
+            day = export_day_of(contract, landing_dir, path)
+            if day is None:
                 continue  # not an export file of this layout
             stat = path.stat()
-            entries.setdefault(day, []).append(f"{contract.raw_table}:{stat.st_size}:{stat.st_mtime_ns}")
+            entries.setdefault(day.isoformat(), []).append(
+                f"{contract.raw_table}:{stat.st_size}:{stat.st_mtime_ns}"
+            )
     return {
         day: hashlib.sha256("|".join(sorted(parts)).encode()).hexdigest()[:16]
         for day, parts in entries.items()

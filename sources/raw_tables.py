@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from sources.batches import SourceBatch
 from sources.contracts import SourceContract
-from sources.pii import pseudonymise
+from sources.pii import NORTH_AMERICA, pseudonymise
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}.quarantine"
@@ -82,6 +82,7 @@ class LoadResult:
     rows_quarantined: int
     quarantine_reasons: dict[str, int]
     schema_changes: dict[str, dict[str, list[str]]]  # origin -> {"added": [...], "missing": [...]}
+    notes: dict[str, list[str]] = field(default_factory=dict)  # origin -> what its reader noted
 
     @property
     def quarantined_share(self) -> float:
@@ -148,6 +149,17 @@ def _typed(column: str) -> str:
     return f"_typed_{column}"
 
 
+REASON_VALUE_CHARS = 80
+
+
+def _quoted_start(column: str) -> str:
+    """SQL for the text of `column` as a reason quotes it: whole up to REASON_VALUE_CHARS, else cut short."""
+    return (
+        f"case when length({column}) > {REASON_VALUE_CHARS} "
+        f"then left({column}, {REASON_VALUE_CHARS}) || '...' else {column} end"
+    )
+
+
 def _invalid_value_checks(contract: SourceContract) -> str:
     """SQL for a row's reasons to be quarantined: missing required values and values of the wrong type.
 
@@ -160,7 +172,8 @@ def _invalid_value_checks(contract: SourceContract) -> str:
             checks.append(f"case when {name} is null then 'missing required field {name}' end")
         if kind == "VARCHAR":
             continue
-        shown = "value" if column.pii else f"''' || {name} || '''"
+        # a value may be up to a megabyte: the reason quotes its start only
+        shown = "value" if column.pii else f"''' || {_quoted_start(name)} || '''"
         invalid = f"'field {name}: {shown} is not a valid {kind}"
         out_of_range = ""
         if kind.upper() in ("DATE", "TIMESTAMP"):
@@ -210,7 +223,9 @@ def _check_time_zone(timezone: str) -> None:
         raise ValueError(f"not an IANA time zone name such as Europe/Berlin or UTC: {timezone!r}") from exc
 
 
-def _incoming_table(contract: SourceContract, files: list[SourceBatch], key: bytes) -> pa.Table:
+def _incoming_table(
+    contract: SourceContract, files: list[SourceBatch], key: bytes, phone_country_code: str
+) -> pa.Table:
     data: dict[str, list[object]] = {name: [] for name in contract.column_names}
     metadata: dict[str, list[object]] = {
         "_export_date": [],
@@ -229,7 +244,7 @@ def _incoming_table(contract: SourceContract, files: list[SourceBatch], key: byt
     for column in contract.columns:
         if column.pii:
             arrays[hash_column(column.name)] = pa.array(
-                pseudonymise(column.name, data[column.name], key),  # type: ignore[arg-type]
+                pseudonymise(column.name, data[column.name], key, phone_country_code),  # type: ignore[arg-type]
                 pa.string(),
             )
     arrays["_export_date"] = pa.array(metadata["_export_date"], pa.date32())
@@ -327,13 +342,15 @@ def load_window(
     replace: Replace = Replace.DAYS,
     *,
     timezone: str = "UTC",
+    phone_country_code: str = NORTH_AMERICA,
 ) -> LoadResult:
     """Replace export days [window_start, window_end) of the source's raw table with `files`, atomically:
     the whole window, or only the keys the batches carry (`replace`).
 
     `timezone` is the business's (the deployment's `calendar.timezone`): timestamps written with an
     offset are stored as its wall-clock time. Zone-less timestamps are local time already and stored as
-    written, so the default only matters to batches that carry offsets.
+    written, so the default only matters to batches that carry offsets. `phone_country_code` is the
+    country of phone numbers written without one (the deployment's `identity.phone_country_code`).
     """
     outside = [f.origin for f in files if not window_start <= f.export_date < window_end]
     if outside:
@@ -343,7 +360,7 @@ def load_window(
     # loads within one second must not share a stamp with a build between them
     loaded_at = datetime.now()
     table = raw_table_name(contract)
-    incoming = _incoming_table(contract, files, pii_key)
+    incoming = _incoming_table(contract, files, pii_key, phone_country_code)
     window = "between ? and ?::date - 1"
     raw_keys = quarantined_keys = ""
     if replace is Replace.KEYS:
@@ -414,4 +431,5 @@ def load_window(
         rows_quarantined=rows_quarantined,
         quarantine_reasons=dict(reasons),
         schema_changes={f.origin: f.schema_changes for f in files if f.schema_changes},
+        notes={f.origin: list(f.notes) for f in files if f.notes},
     )

@@ -158,7 +158,7 @@ def import_transactions(
     orders, unplaced = _place_orders(rows, spec, ZoneInfo(calendar.timezone))
     rejected = sorted(rejected + unplaced, key=lambda r: r.line_number)
     with_currency = spec.columns.currency is not None
-    day_files = _day_files(orders, _order_ids(orders), with_currency, covers)
+    day_files = _day_files(orders, _order_ids(orders), with_currency, covers, calendar)
     changed = {
         day: _write_if_changed(ORDERS.file_for(landing_dir, day), content)
         for day, content in day_files.items()
@@ -458,20 +458,21 @@ def _order_ids(orders: list[_Order]) -> list[str]:
 
 
 def _day_files(
-    orders: list[_Order], order_ids: list[str], with_currency: bool, covers: DayRange
+    orders: list[_Order], order_ids: list[str], with_currency: bool, covers: DayRange, calendar: Calendar
 ) -> dict[date, bytes]:
-    """The content of every day's file from the first to the last order day, widened to the days the file
-    is declared to cover (`covers`), quiet days header-only."""
-    order_days = [order.ordered_at.date() for order in orders]
-    bounds = [*order_days, *(day for day in covers if day is not None)]
-    if not bounds:
-        return {}
+    """The content of every order day's file, and of the quiet (header-only) days between the first and
+    last order day inside the calendar, widened to the days the file is declared to cover (`covers`).
+
+    Quiet days are filled only where the calendar runs: one mistyped year (2204 for 2024) then lands as one
+    reported file outside the calendar, not as two centuries of empty ones."""
+    order_days = {order.ordered_at.date() for order in orders}
+    bounds = [*(day for day in order_days if _in_calendar(day, calendar))]
+    bounds += [day for day in covers if day is not None]
     header = ["order_id", "account_id", "ordered_at", "order_total"] + (["currency"] if with_currency else [])
     assert set(header) <= set(ORDERS.column_names)
-    first, last = min(bounds), max(bounds)
-    rows: dict[date, list[list[str]]] = {
-        first + timedelta(days=n): [] for n in range((last - first).days + 1)
-    }
+    quiet = range((max(bounds) - min(bounds)).days + 1) if bounds else range(0)
+    rows: dict[date, list[list[str]]] = {min(bounds) + timedelta(days=n): [] for n in quiet}
+    rows.update({day: [] for day in order_days if day not in rows})
     for order, order_id in zip(orders, order_ids, strict=True):
         row = [order_id, order.customer_key, order.ordered_at.isoformat(sep=" "), order.amount]
         rows[order.ordered_at.date()].append([*row, order.currency or ""] if with_currency else row)
@@ -508,7 +509,9 @@ def _write_rejects(path: Path, rejected: list[RejectedRow]) -> Path | None:
 
 
 def _in_calendar(day: date, calendar: Calendar) -> bool:
-    return calendar.start_date <= day and (calendar.end_date is None or day < calendar.end_date)
+    """An open calendar runs through today in its zone: a day after that is a typo, not a coming day."""
+    end = calendar.end_date or datetime.now(ZoneInfo(calendar.timezone)).date() + timedelta(days=1)
+    return calendar.start_date <= day < end
 
 
 def _day_ranges(days: Sequence[date]) -> str:

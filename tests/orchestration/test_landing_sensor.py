@@ -91,3 +91,13 @@ def test_contiguous_ranges() -> None:
         (date(2024, 3, 5), date(2024, 3, 5)),
     ]
     assert contiguous_ranges([]) == []
+
+
+def test_a_name_that_only_parses_as_a_day_is_not_that_days_export(tmp_path: Path) -> None:
+    # `date.fromisoformat` reads 20240105 and 2024-W01-5 as 2024-01-05: such files are not its export
+    for contract in landing_contracts:
+        for name in ("20240105", "2024-W01-5"):
+            touch_export(
+                contract.file_for(tmp_path, date(2024, 1, 5)).with_name(f"{name}.{contract.format.value}")
+            )
+    assert requested_ranges(tick(tmp_path, None)) == []

@@ -71,6 +71,10 @@ def test_a_minimal_configuration_is_orders_in_one_currency(tmp_path: Path) -> No
             {"quality": {"max_quarantine_share": 1.5}},
             "quality.max_quarantine_share: Input should be less than",
         ),
+        (
+            {"identity": {"phone_country_code": "049"}},
+            "identity.phone_country_code: String should match pattern",
+        ),
     ],
 )
 def test_a_bad_value_names_its_key_the_value_and_what_is_allowed(

@@ -156,3 +156,19 @@ def test_unicode_spellings_share_a_hash_in_the_raw_layer(tmp_path) -> None:  # t
     # The raw values stay as sent; only the hashes are normalised.
     raw = [e for (e,) in con.execute("select email from raw.crm_contacts order by contact_id").fetchall()]
     assert raw == [e for e, _ in spellings]
+
+
+def test_the_deployments_phone_country_reads_national_numbers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a German shop's contacts write national numbers; with identity.phone_country_code 49 they are the
+    # same person as the international spelling
+    base = {"created_at": "2024-03-01T09:00:00", "updated_at": "2024-03-01T09:00:00"}
+    phones = ["030 1234567", "+49 30 1234567"]
+    write_jsonl(
+        CONTACTS, tmp_path, DAY, *({**base, "contact_id": f"C{i}", "phone": p} for i, p in enumerate(phones))
+    )
+    con = warehouse(tmp_path)
+    batch = read_landing_file(CONTACTS, CONTACTS.file_for(tmp_path, DAY), DAY)
+    load_window(con, CONTACTS, [batch], DAY, DAY + timedelta(days=1), KEY, phone_country_code="49")
+    assert con.execute("select distinct phone_hash from raw.crm_contacts").fetchall() == [
+        (keyed_hash("+49301234567", KEY),)
+    ]

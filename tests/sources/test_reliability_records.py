@@ -154,6 +154,17 @@ def test_a_trailing_ctrl_z_is_an_end_of_file_marker_ignored_and_noted(
     result = load_days(con, contract, tmp_path, [DAY])
     assert_accounted(con, contract, result, 2)
     assert result.rows_loaded == 2
+    # the note reaches the load's result, and so the raw asset's metadata (`reader_notes`)
+    assert list(result.notes.values()) == [batch.notes]
+
+
+def test_a_long_bad_value_is_quoted_cut_short_in_its_reason(tmp_path: Path) -> None:
+    # a value may be up to 1 MiB: the quarantine reason quotes its first 80 characters only
+    write_text(ORDERS, tmp_path, DAY, "\n".join([HEADER, order("O1", order_total="9" * 200 + ".5x")]) + "\n")
+    con = warehouse(tmp_path)
+    assert_accounted(con, ORDERS, load_days(con, ORDERS, tmp_path, [DAY]), 1)
+    [(reason,)] = con.execute("select reason from raw.quarantine").fetchall()
+    assert reason == f"field order_total: '{'9' * 80}...' is not a valid DECIMAL(12,2)"
 
 
 def test_a_bad_record_spanning_lines_costs_exactly_that_record(tmp_path: Path) -> None:

@@ -402,12 +402,11 @@ def test_days_outside_the_calendar_are_written_and_reported(tmp_path: Path) -> N
     january = Calendar(start_date=date(2024, 1, 1), end_date=date(2024, 2, 1), timezone="Europe/Berlin")
     result = run_import(tmp_path, source, spec(), january)
     assert not result.inside_calendar
-    assert result.days_outside_calendar == (date(2023, 12, 31), date(2024, 2, 1), date(2024, 2, 2))
-    assert (
-        "3 days fall outside [2024-01-01, 2024-02-01): 2023-12-31, 2024-02-01..2024-02-02" in result.report()
-    )
+    assert result.days_outside_calendar == (date(2023, 12, 31), date(2024, 2, 2))
+    assert "2 days fall outside [2024-01-01, 2024-02-01): 2023-12-31, 2024-02-02" in result.report()
     assert "will not load until the calendar is widened" in result.report()
     assert landed_days(tmp_path / "landing")[0] == date(2023, 12, 31)  # written all the same
+    assert date(2024, 1, 1) not in landed_days(tmp_path / "landing")  # quiet days fill the calendar only
     inside = run_import(
         tmp_path, source, spec(), CALENDAR.model_copy(update={"start_date": date(2023, 1, 1)})
     )
@@ -575,3 +574,22 @@ def test_cli_runs_as_a_module_on_the_cdnow_sample(
     assert "days: 546 from 1997-01-01 to 1998-06-30 (1 without orders): 546 written" in completed.stdout
     assert len(landed_days(tmp_path / "landing")) == 546
     assert not (tmp_path / "imports").exists()  # nothing rejected, no rejects file
+
+
+def test_a_mistyped_year_lands_one_day_not_centuries_of_quiet_ones(tmp_path: Path) -> None:
+    source = write_lines(
+        tmp_path / "export.csv",
+        "customer,ordered_at,total",
+        "C1,2024-03-01,1.00",
+        "C2,2204-03-02,2.00",
+        "C3,2024-03-03,3.00",
+    )
+    result = run_import(tmp_path, source, spec(), CALENDAR.model_copy(update={"end_date": None}))
+    assert landed_days(tmp_path / "landing") == [
+        date(2024, 3, 1),
+        date(2024, 3, 2),
+        date(2024, 3, 3),
+        date(2204, 3, 2),
+    ]
+    assert result.days_outside_calendar == (date(2204, 3, 2),)
+    assert "2204-03-02; their files are written but will not load" in result.report()

@@ -22,10 +22,13 @@ from orchestration.lib.landing import LandingResource
 from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 from sources.contracts import ALL_SOURCES, SourceContract
+from sources.landing import export_day_of
 from sources.pii import pii_key
 from sources.raw_tables import EXPORT_DAYS_TABLE, LoadResult, Replace, ensure_raw_schema, load_window
 
 QUARANTINE_CHECK = "quarantined_share_within_threshold"
+# the country of phone numbers written without one, before they are hashed (identity.phone_country_code)
+PHONES = DEPLOYMENT.identity.phone_country_code
 
 
 class QuarantineGateResource(dg.ConfigurableResource):
@@ -92,6 +95,7 @@ def _load_output(
             "rows_quarantined": result.rows_quarantined,
             "quarantine_reasons": dg.MetadataValue.json(result.quarantine_reasons),
             "schema_changes": dg.MetadataValue.json(result.schema_changes),
+            "reader_notes": dg.MetadataValue.json(result.notes),
             **extra_metadata,
         },
         check_results=[
@@ -112,15 +116,6 @@ def _load_output(
 _NAMES_LISTED = 20  # per kind of ignored file: enough to see the pattern, never a wall of names
 
 
-def _export_day_of(contract: SourceContract, landing_dir: Path, path: Path) -> date | None:
-    """The export day `path` is the file of, or None when its name is not exactly `<YYYY-MM-DD>.<ext>`."""
-    try:
-        day = date.fromisoformat(path.name.removesuffix(f".{contract.format.value}"))
-    except ValueError:
-        return None
-    return day if contract.file_for(landing_dir, day) == path else None
-
-
 def ignored_landing_files(
     contract: SourceContract, landing_dir: Path, first_day: date, end_day: date | None
 ) -> dict[str, list[str]]:
@@ -138,7 +133,7 @@ def ignored_landing_files(
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not path.is_file():
             continue
-        day = _export_day_of(contract, landing_dir, path)
+        day = export_day_of(contract, landing_dir, path)
         if day is None:
             not_days.append(path.name)
         elif day < first_day or (end_day is not None and day >= end_day):
@@ -171,7 +166,16 @@ def build_landing_asset(contract: SourceContract) -> dg.AssetsDefinition:
         if ignored:
             context.log.warning(f"{contract.raw_table}: landing files no partition reads: {ignored}")
         with warehouse.connect() as con:
-            result = load_window(con, contract, files, start, end, pii_key(), timezone=calendar.timezone)
+            result = load_window(
+                con,
+                contract,
+                files,
+                start,
+                end,
+                pii_key(),
+                timezone=calendar.timezone,
+                phone_country_code=PHONES,
+            )
         return _load_output(
             context, result, quarantine_gate, landing_files_ignored=dg.MetadataValue.json(ignored)
         )
@@ -200,7 +204,17 @@ def build_shop_database_asset(contract: SourceContract, calendar_start: date) ->
         batches = shop_database.read_window(contract, first, end, initial=first == calendar_start)
         zone = shop_database.timezone  # the extract's local times are in it: the deployment's calendar zone
         with warehouse.connect() as con:
-            result = load_window(con, contract, batches, first, end, pii_key(), Replace.KEYS, timezone=zone)
+            result = load_window(
+                con,
+                contract,
+                batches,
+                first,
+                end,
+                pii_key(),
+                Replace.KEYS,
+                timezone=zone,
+                phone_country_code=PHONES,
+            )
         versions = (v for b in batches for v in b.columns[contract.version_column] if v is not None)
         return _load_output(
             context,
