@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 Task = Literal["churn", "clv"]
-ModelKind = Literal["lightgbm", "run_rate"]
+ModelKind = Literal["lightgbm", "run_rate", "btyd"]
 
 
 class ScoringModel(Protocol):
