@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,16 @@ import numpy as np
 import pandas as pd
 
 from ml import plots
-from ml.evaluate import calibration_summary, normalized_gini, roc_auc, top_decile_lift
+from ml.evaluate import (
+    calibration_summary,
+    decile_mape,
+    log_loss,
+    normalized_gini,
+    roc_auc,
+    top_decile_lift,
+    top_share_of_actual,
+    total_spend_error,
+)
 from ml.model import Task
 
 # How a metric is rounded and how its difference to a baseline is said:
@@ -48,8 +56,9 @@ DEFAULT_MARKDOWN_BUDGET = 400_000
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """One metric of the report: `key` (e.g. 'roc_auc'), `label` in words with its direction ('Churn ROC
-    AUC (higher is better)'), how it is rounded (`kind`) and which way is `better`."""
+    """One metric of the report: `key` (e.g. 'churn_auc'; the name of `ml.evaluate.BENCHMARK_METRICS`
+    where it is the same metric, so benchmark rows and backtests read alike), `label` in words with its
+    direction ('Churn ROC AUC (higher is better)'), how it is rounded (`kind`) and which way is `better`."""
 
     key: str
     label: str
@@ -58,24 +67,30 @@ class MetricSpec:
 
 
 CHURN_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("roc_auc", "Churn ROC AUC (higher is better; 0.5 = random, 1 = perfect)", "score3", "higher"),
     MetricSpec(
-        "normalized_gini",
+        "churn_auc", "Churn ROC AUC (higher is better; 0.5 = random, 1 = perfect)", "score3", "higher"
+    ),
+    MetricSpec(
+        "churn_normalized_gini",
         "Normalized Gini of the churn ranking (higher is better; 0 = random, 1 = perfect)",
         "score3",
         "higher",
     ),
-    MetricSpec("top_decile_lift", "Churn-rate lift in the riskiest 10% (higher is better)", "lift", "higher"),
-    MetricSpec("log_loss", "Log loss of the churn probabilities (lower is better)", "score4", "lower"),
-    MetricSpec("brier_score", "Brier score of the churn probabilities (lower is better)", "score4", "lower"),
     MetricSpec(
-        "calibration_max_gap",
+        "churn_top_decile_lift", "Churn-rate lift in the riskiest 10% (higher is better)", "lift", "higher"
+    ),
+    MetricSpec("churn_log_loss", "Log loss of the churn probabilities (lower is better)", "score4", "lower"),
+    MetricSpec(
+        "churn_brier_score", "Brier score of the churn probabilities (lower is better)", "score4", "lower"
+    ),
+    MetricSpec(
+        "churn_calibration_max_gap",
         "Largest gap between predicted and observed churn rate over 10 probability bins (lower is better)",
         "percent",
         "lower",
     ),
     MetricSpec(
-        "mean_bias",
+        "churn_mean_bias",
         "Mean predicted churn probability minus observed churn rate (closer to 0 is better)",
         "signed_points",
         "closer_to_zero",
@@ -83,33 +98,43 @@ CHURN_METRICS: tuple[MetricSpec, ...] = (
 )
 CLV_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
-        "normalized_gini",
+        "spend_normalized_gini",
         "Normalized Gini of the CLV ranking (higher is better; 0 = random, 1 = perfect order)",
         "score3",
         "higher",
     ),
     MetricSpec(
-        "top_decile_lift",
+        "spend_top_decile_lift",
         "Revenue lift in the top 10% by predicted value (higher is better)",
         "lift",
         "higher",
     ),
     MetricSpec(
-        "top_decile_share",
+        "top_decile_spend_capture",
         "Share of holdout revenue from the top 10% by predicted value (higher is better)",
         "percent",
         "higher",
     ),
-    MetricSpec("mean_absolute_error", "Mean absolute error per customer (lower is better)", "money", "lower"),
     MetricSpec(
-        "total_bias",
+        "spend_mean_absolute_error", "Mean absolute error per customer (lower is better)", "money", "lower"
+    ),
+    MetricSpec(
+        "spend_decile_mape",
+        "Mean absolute error of the predicted revenue of each decile, relative to actual (lower is better)",
+        "percent",
+        "lower",
+    ),
+    MetricSpec(
+        "total_spend_error",
         "Predicted minus actual total revenue, relative to actual (closer to 0 is better)",
         "signed_percent",
         "closer_to_zero",
     ),
 )
+# Metrics bounded by the holdout itself: shown with the value a perfect ranking reaches.
+CEILINGED = frozenset({"churn_top_decile_lift", "spend_top_decile_lift", "top_decile_spend_capture"})
 # The metric the backtest chart follows over time.
-PRIMARY_METRIC: Mapping[Task, str] = {"churn": "roc_auc", "clv": "normalized_gini"}
+PRIMARY_METRIC: Mapping[Task, str] = {"churn": "churn_auc", "clv": "spend_normalized_gini"}
 
 
 @dataclass(frozen=True)
@@ -268,26 +293,25 @@ def evaluation_metrics(evaluation: ModelEvaluation) -> tuple[MetricRow, ...]:
 def _churn_metric(key: str, actual: np.ndarray, predicted: np.ndarray) -> float:
     n = actual.size
     churned = int(actual.sum())
-    if key in ("roc_auc", "normalized_gini"):
+    if key in ("churn_auc", "churn_normalized_gini"):
         if churned in (0, n):
             outcome = "churned" if churned == n else "stayed"
             raise ValueError(
                 f"undefined: all {n:,} holdout customers {outcome}, so there is no ranking to judge"
             )
-        return roc_auc(actual, predicted) if key == "roc_auc" else normalized_gini(actual, predicted)
-    if key == "top_decile_lift":
+        return roc_auc(actual, predicted) if key == "churn_auc" else normalized_gini(actual, predicted)
+    if key == "churn_top_decile_lift":
         if churned == 0:
             raise ValueError(f"undefined: none of the {n:,} holdout customers churned")
         return top_decile_lift(actual, predicted, TOP_FRACTION)
-    probability = np.clip(predicted, 1e-15, 1 - 1e-15)
-    if key == "log_loss":
-        return float(-np.mean(actual * np.log(probability) + (1 - actual) * np.log(1 - probability)))
-    if key == "brier_score":
+    if key == "churn_log_loss":
+        return log_loss(actual, predicted)
+    if key == "churn_brier_score":
         return float(np.mean((predicted - actual) ** 2))
-    if key == "calibration_max_gap":
+    if key == "churn_calibration_max_gap":
         bins = calibration_summary(actual, predicted)
         return float((bins["mean_predicted"] - bins["mean_actual"]).abs().max())
-    if key == "mean_bias":
+    if key == "churn_mean_bias":
         return float(predicted.mean() - actual.mean())
     raise KeyError(key)
 
@@ -295,32 +319,26 @@ def _churn_metric(key: str, actual: np.ndarray, predicted: np.ndarray) -> float:
 def _clv_metric(key: str, actual: np.ndarray, predicted: np.ndarray) -> float:
     n = actual.size
     total = float(actual.sum())
-    if key == "normalized_gini":
+    if key == "spend_normalized_gini":
         if np.ptp(actual) == 0 or total == 0:
             raise ValueError(
                 f"undefined: all {n:,} holdout customers have the same revenue ({actual[0]:,.2f}), "
                 "so there is no order to rank"
             )
         return normalized_gini(actual, predicted)
-    if key in ("top_decile_lift", "top_decile_share", "total_bias") and total <= 0:
-        raise ValueError(f"undefined: the {n:,} holdout customers spent nothing in total")
-    if key == "top_decile_lift":
-        return top_decile_lift(actual, predicted, TOP_FRACTION)
-    if key == "top_decile_share":
-        return top_share(actual, predicted, TOP_FRACTION)
-    if key == "mean_absolute_error":
+    if key == "spend_mean_absolute_error":
         return float(np.mean(np.abs(predicted - actual)))
-    if key == "total_bias":
-        return float((predicted.sum() - total) / total)
+    if total <= 0:
+        raise ValueError(f"undefined: the {n:,} holdout customers spent nothing in total")
+    if key == "spend_top_decile_lift":
+        return top_decile_lift(actual, predicted, TOP_FRACTION)
+    if key == "top_decile_spend_capture":
+        return top_share_of_actual(actual, predicted, TOP_FRACTION)
+    if key == "spend_decile_mape":
+        return decile_mape(actual, predicted)
+    if key == "total_spend_error":
+        return total_spend_error(actual, predicted)
     raise KeyError(key)
-
-
-def top_share(actual: np.ndarray, ranking: np.ndarray, fraction: float) -> float:
-    """Share of the total of `actual` held by the top `fraction` of rows by `ranking` (ties at the cut
-    in row order, as `top_decile_lift`)."""
-    n_top = max(1, math.ceil(fraction * actual.size))
-    top = np.argsort(-ranking, kind="stable")[:n_top]
-    return float(actual[top].sum() / actual.sum())
 
 
 def _ceiling(
@@ -328,16 +346,16 @@ def _ceiling(
 ) -> tuple[float | None, str]:
     """The best value a perfect ranking reaches on this holdout, for the metrics the data bounds."""
     actual = evaluation.actual
-    if spec.key not in ("top_decile_lift", "top_decile_share") or actual.sum() <= 0:
+    if spec.key not in CEILINGED or actual.sum() <= 0:
         return None, ""
-    if spec.key == "top_decile_lift":
+    if spec.key in ("churn_top_decile_lift", "spend_top_decile_lift"):
         ceiling = top_decile_lift(actual, actual, TOP_FRACTION)
         why = f"{_format(spec, ceiling, evaluation.currency)} with a perfect ranking"
         base_rate = float(actual.mean())
         if evaluation.task == "churn" and base_rate >= TOP_FRACTION:
             why += f" (1 / churn rate {base_rate * 100:.1f}%)"
     else:
-        ceiling = top_share(actual, actual, TOP_FRACTION)
+        ceiling = top_share_of_actual(actual, actual, TOP_FRACTION)
         why = f"{_format(spec, ceiling, evaluation.currency)} with a perfect ranking"
     model = values.get(evaluation.model_label)
     at_ceiling = model is not None and model >= ceiling * (1 - CEILING_TOLERANCE)

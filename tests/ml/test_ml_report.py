@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ml.evaluate import decile_mape, normalized_gini, top_share_of_actual, total_spend_error
 from ml.report import (
     CHURN_METRICS,
     CLV_METRICS,
@@ -95,7 +96,7 @@ def clv_evaluation(**changes: object) -> ModelEvaluation:
 
 
 MONTHLY = tuple(
-    BacktestPoint(date(2025, month, 1), series, "roc_auc", value)
+    BacktestPoint(date(2025, month, 1), series, "churn_auc", value)
     for month in range(1, 7)
     for series, value in (
         ("LightGBM", 0.80 + month / 100),
@@ -160,12 +161,12 @@ def test_html_report_stands_alone(churn_report: ModelReport) -> None:
 def test_metrics_are_rounded_and_labelled_in_words(churn_report: ModelReport) -> None:
     rows = {row.spec.key: row for row in churn_report.metrics}
     assert [row.spec.key for row in churn_report.metrics] == [spec.key for spec in CHURN_METRICS]
-    assert rows["roc_auc"].spec.label.startswith("Churn ROC AUC (higher is better")
-    assert re.fullmatch(r"0\.\d{3}", format_value(rows["roc_auc"], "LightGBM"))
-    assert re.fullmatch(r"-?0\.\d{3}", format_value(rows["normalized_gini"], BTYD))
-    assert re.fullmatch(r"\d\.\d{4}", format_value(rows["log_loss"], "LightGBM"))
-    assert re.fullmatch(r"\d+\.\d%", format_value(rows["calibration_max_gap"], "LightGBM"))
-    assert re.fullmatch(r"[+-]\d+\.\d pp", format_value(rows["mean_bias"], "LightGBM"))
+    assert rows["churn_auc"].spec.label.startswith("Churn ROC AUC (higher is better")
+    assert re.fullmatch(r"0\.\d{3}", format_value(rows["churn_auc"], "LightGBM"))
+    assert re.fullmatch(r"-?0\.\d{3}", format_value(rows["churn_normalized_gini"], BTYD))
+    assert re.fullmatch(r"\d\.\d{4}", format_value(rows["churn_log_loss"], "LightGBM"))
+    assert re.fullmatch(r"\d+\.\d%", format_value(rows["churn_calibration_max_gap"], "LightGBM"))
+    assert re.fullmatch(r"[+-]\d+\.\d pp", format_value(rows["churn_mean_bias"], "LightGBM"))
     markdown = metrics_markdown(churn_report)
     assert (
         f"| Metric | LightGBM | {BTYD} | LightGBM vs {BTYD} | {CHAMPION} | LightGBM vs {CHAMPION} | Note |"
@@ -209,7 +210,7 @@ def test_top_decile_lift_is_shown_against_its_ceiling() -> None:
     # churn rate 50%: the riskiest 10% can at best all churn, a lift of 1 / 0.5 = 2
     actual = np.array([1.0, 0.0] * 50)
     perfect = build_metrics(actual, actual + 0.5 * np.linspace(0, 0.1, 100), np.linspace(1, 0, 100))
-    lift = perfect["top_decile_lift"]
+    lift = perfect["churn_top_decile_lift"]
     assert lift.ceiling == pytest.approx(2.0)
     assert format_value(lift, "LightGBM") == "2.00 of a possible 2.00"
     assert lift.note == "at its ceiling: 2.00 with a perfect ranking (1 / churn rate 50.0%)"
@@ -226,19 +227,32 @@ def build_metrics(actual: np.ndarray, model: np.ndarray, other: np.ndarray) -> d
 def test_clv_report_in_money(clv_report: ModelReport) -> None:
     rows = {row.spec.key: row for row in clv_report.metrics}
     assert list(rows) == [spec.key for spec in CLV_METRICS]
-    assert rows["normalized_gini"].values["LightGBM"] > rows["normalized_gini"].values[BTYD]  # type: ignore[operator]
+    assert rows["spend_normalized_gini"].values["LightGBM"] > rows["spend_normalized_gini"].values[BTYD]  # type: ignore[operator]
     assert re.fullmatch(
-        r"EUR \d{1,3}(,\d{3})*\.\d{2}", format_value(rows["mean_absolute_error"], "LightGBM", "EUR")
+        r"EUR \d{1,3}(,\d{3})*\.\d{2}", format_value(rows["spend_mean_absolute_error"], "LightGBM", "EUR")
     )
     assert re.fullmatch(
-        r"\d+\.\d% of a possible \d+\.\d%", format_value(rows["top_decile_share"], BTYD, "EUR")
+        r"\d+\.\d% of a possible \d+\.\d%", format_value(rows["top_decile_spend_capture"], BTYD, "EUR")
     )
-    assert rows["top_decile_lift"].note.startswith("best possible: ")
+    assert rows["spend_top_decile_lift"].note.startswith("best possible: ")
     # no feature importance given: left out, and the report says why; no backtest either
     assert {f.key for f in clv_report.figures} == ALL_FIGURES - {"feature_importance", "backtest"}
     assert any("No feature importance" in note for note in clv_report.notes)
     page = report_html(clv_report)
     assert "No backtest over time yet" in page and "Actual revenue" in page and "EUR" in page
+
+
+def test_report_uses_the_benchmark_definitions(clv_report: ModelReport) -> None:
+    # one definition per metric: the report's numbers are the benchmark table's
+    evaluation = clv_report.evaluation
+    rows = {row.spec.key: row for row in clv_report.metrics}
+    for key, metric in (
+        ("spend_normalized_gini", normalized_gini),
+        ("total_spend_error", total_spend_error),
+        ("spend_decile_mape", decile_mape),
+        ("top_decile_spend_capture", top_share_of_actual),
+    ):
+        assert rows[key].values[BTYD] == metric(evaluation.actual, evaluation.baselines[BTYD])
 
 
 def test_report_without_a_baseline() -> None:
@@ -253,7 +267,7 @@ def test_report_without_a_baseline() -> None:
 def test_one_class_only_leaves_ranking_metrics_undefined_and_says_why(outcome: str, value: float) -> None:
     evaluation = churn_evaluation(actual=np.full(N, value))
     rows = {row.spec.key: row for row in evaluation_metrics(evaluation)}
-    auc = rows["roc_auc"]
+    auc = rows["churn_auc"]
     assert auc.values == {"LightGBM": None, BTYD: None, CHAMPION: None}
     assert auc.undefined["LightGBM"] == (
         f"undefined: all {N} holdout customers {outcome}, so there is no ranking to judge"
@@ -261,9 +275,9 @@ def test_one_class_only_leaves_ranking_metrics_undefined_and_says_why(outcome: s
     assert format_value(auc, "LightGBM") == "undefined"
     assert format_difference(auc, "LightGBM", BTYD) == ""
     # calibration and log loss stay defined
-    assert rows["log_loss"].values["LightGBM"] is not None
+    assert rows["churn_log_loss"].values["LightGBM"] is not None
     if outcome == "stayed":
-        assert rows["top_decile_lift"].undefined["LightGBM"].startswith("undefined: none of the")
+        assert rows["churn_top_decile_lift"].undefined["LightGBM"].startswith("undefined: none of the")
         report = build_report(evaluation)
         assert "gains" not in {f.key for f in report.figures}
         assert "No gains or lift chart: the holdout has no churners to capture." in report.notes
@@ -271,11 +285,11 @@ def test_one_class_only_leaves_ranking_metrics_undefined_and_says_why(outcome: s
 
 
 def test_backtest_over_time(churn_report: ModelReport) -> None:
-    table = backtest_table(MONTHLY, "roc_auc")
+    table = backtest_table(MONTHLY, "churn_auc")
     assert list(table.columns) == ["LightGBM", BTYD, CHAMPION]
     assert len(table) == 6 and table.index.is_monotonic_increasing
     assert table[CHAMPION].isna().tolist() == [False, False, True, False, False, False]
-    assert backtest_table(MONTHLY, "log_loss").empty
+    assert backtest_table(MONTHLY, "churn_log_loss").empty
     # an evaluation gives the points of its own date, one per metric and series
     points = backtest_points(churn_evaluation())
     assert len(points) == len(CHURN_METRICS) * 3

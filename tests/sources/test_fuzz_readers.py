@@ -307,10 +307,10 @@ def import_and_load(con: duckdb.DuckDBPyConnection, data: bytes, spec: Transacti
             assert str(source) in str(exc)
             return
         assert result.rows_read == result.rows_written + result.rows_rejected
-        if result.first_day is None or result.last_day is None:
+        days = sorted(result.days_written + result.days_unchanged)
+        written = sorted(date.fromisoformat(p.stem) for p in result.orders_dir.glob("*.csv"))
+        assert days == written
+        if not days:
             return
-        days = [
-            result.first_day + timedelta(days=n) for n in range((result.last_day - result.first_day).days + 1)
-        ]
         loaded = load_days(con, ORDERS, Path(folder) / "landing", days)
     assert loaded.rows_read == result.rows_written == loaded.rows_loaded + loaded.rows_quarantined
