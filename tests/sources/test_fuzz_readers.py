@@ -12,7 +12,7 @@ import io
 import json
 import re
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
