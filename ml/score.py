@@ -6,7 +6,9 @@ same way for both. Every score row carries the model's horizon_days, so no colum
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -33,28 +35,59 @@ CLV_SCORE_COLUMNS = (
 )
 
 
+RiskBandMethod = Literal["probability", "quantile"]
+
+
 @dataclass(frozen=True)
 class RiskBands:
-    """Churn probability thresholds: high if p >= high_from, medium if medium_from <= p < high_from, else low.
+    """How churn probabilities become the low / medium / high risk band.
 
-    Fixed probabilities rather than quantiles, so "high" means the same risk in every run and a growing
-    high band is a signal (population drift or a real churn wave), not hidden by re-ranking.
+    - "probability": high if p >= high_from, medium if medium_from <= p < high_from, else low. "High" then
+      means the same risk in every run, and a growing high band is a signal (population drift or a real
+      churn wave), not hidden by re-ranking; it needs probabilities that mean what they say.
+    - "quantile": the `high_share` of the scored customers with the highest probability are high, the
+      next `medium_share` medium, the rest low: fixed-size lists for a retention team of fixed capacity,
+      whatever the scale of the probabilities. A share of n customers is rounded up (10% of 25 is 3), and
+      equal probabilities are split by row order (customer_id when scoring), as `clv_decile` is.
+
+    The fields of the other method are ignored.
     """
 
+    method: RiskBandMethod = "probability"
     medium_from: float = 0.4
     high_from: float = 0.7
+    high_share: float = 0.1
+    medium_share: float = 0.2
 
     def __post_init__(self) -> None:
+        if self.method not in ("probability", "quantile"):
+            raise ValueError(f"method must be 'probability' or 'quantile', got {self.method!r}")
         if not 0.0 < self.medium_from < self.high_from <= 1.0:
             raise ValueError(f"need 0 < medium_from < high_from <= 1, got {self}")
+        if not (min(self.high_share, self.medium_share) > 0.0 and self.high_share + self.medium_share <= 1.0):
+            raise ValueError(
+                f"need high_share > 0, medium_share > 0 and high_share + medium_share <= 1, got {self}"
+            )
 
     def assign(self, churn_probability: np.ndarray) -> np.ndarray:
-        """The band name of each probability."""
+        """The band name of each probability (of all the customers scored together, for "quantile")."""
+        probability = np.asarray(churn_probability, dtype="float64")
+        if self.method == "quantile":
+            rank = np.empty(probability.size, dtype="int64")  # 0 = highest probability
+            rank[np.argsort(-probability, kind="stable")] = np.arange(probability.size)
+            n_high = _rounded_up_share(self.high_share, probability.size)
+            n_high_or_medium = _rounded_up_share(self.high_share + self.medium_share, probability.size)
+            return np.select([rank < n_high, rank < n_high_or_medium], ["high", "medium"], default="low")
         return np.select(
-            [churn_probability >= self.high_from, churn_probability >= self.medium_from],
+            [probability >= self.high_from, probability >= self.medium_from],
             ["high", "medium"],
             default="low",
         )
+
+
+def _rounded_up_share(share: float, n: int) -> int:
+    """ceil(share x n), but 0.1 x 30 is 3.0000000000000004 in floating point and must stay 3."""
+    return min(n, math.ceil(round(share * n, 9)))
 
 
 def snapshot_rows(features: pd.DataFrame, scoring_date: pd.Timestamp) -> pd.DataFrame:

@@ -220,16 +220,41 @@ class Vocabularies(_Section):
         return self
 
 
-class RiskBands(_Section):
-    """Churn probability thresholds: high if p >= high_from, medium if medium_from <= p < high_from."""
+_RISK_BAND_KEYS = {"probability": ("medium_from", "high_from"), "quantile": ("high_share", "medium_share")}
 
+
+class RiskBands(_Section):
+    """How churn probabilities become risk bands (`ml.score.RiskBands`). `method: probability`: high if
+    p >= high_from, medium if medium_from <= p < high_from. `method: quantile`: the `high_share` of the
+    scored customers with the highest probability are high, the next `medium_share` medium. The keys of
+    the other method must keep their defaults, so a threshold set for the wrong method is never silently
+    ignored."""
+
+    method: Literal["probability", "quantile"] = "probability"
     medium_from: Share = 0.4
     high_from: Share = 0.7
+    high_share: Share = 0.1
+    medium_share: Share = 0.2
 
     @model_validator(mode="after")
-    def _ordered(self) -> RiskBands:
+    def _consistent(self) -> RiskBands:
+        other = "quantile" if self.method == "probability" else "probability"
+        misplaced = [
+            f"{key} ({getattr(self, key)})"
+            for key in _RISK_BAND_KEYS[other]
+            if getattr(self, key) != RiskBands.model_fields[key].default
+        ]
+        if misplaced:
+            raise ValueError(
+                f"method {self.method} takes {' and '.join(_RISK_BAND_KEYS[self.method])}, not "
+                f"{' and '.join(misplaced)} (keys of method {other})"
+            )
         if not self.medium_from < self.high_from:
             raise ValueError(f"medium_from ({self.medium_from}) must be below high_from ({self.high_from})")
+        if self.high_share + self.medium_share > 1:
+            raise ValueError(
+                f"high_share ({self.high_share}) + medium_share ({self.medium_share}) must be at most 1"
+            )
         return self
 
 

@@ -65,6 +65,30 @@ def test_a_minimal_configuration_is_orders_in_one_currency(tmp_path: Path) -> No
             {"models": {"churn": {"risk_bands": {"medium_from": 0.8}}}},
             "medium_from (0.8) must be below high_from",
         ),
+        (
+            {"models": {"churn": {"risk_bands": {"method": "rank"}}}},
+            "models.churn.risk_bands.method: Input should be 'probability' or 'quantile' (got 'rank')",
+        ),
+        (
+            {
+                "models": {
+                    "churn": {"risk_bands": {"method": "quantile", "high_share": 0.6, "medium_share": 0.5}}
+                }
+            },
+            "models.churn.risk_bands: high_share (0.6) + medium_share (0.5) must be at most 1",
+        ),
+        (
+            {"models": {"churn": {"risk_bands": {"method": "quantile", "high_from": 0.9}}}},
+            "method quantile takes high_share and medium_share, not high_from (0.9) (keys of method probability)",
+        ),
+        (
+            {"models": {"churn": {"risk_bands": {"high_share": 0.05}}}},
+            "method probability takes medium_from and high_from, not high_share (0.05)",
+        ),
+        (
+            {"models": {"churn": {"risk_bands": {"method": "quantile", "high_share": 0}}}},
+            "models.churn.risk_bands.high_share: Input should be greater than 0",
+        ),
         ({"vocabulary": {"default_channel": "app"}}, "must be among channels (web, store); not: app"),
         ({"segments": {"lifecycle": {"new_days": 400}}}, "need new_days (400) < at_risk_days (180)"),
         (
@@ -84,6 +108,19 @@ def test_a_bad_value_names_its_key_the_value_and_what_is_allowed(
     message = load_error(config_file(tmp_path, content))
     assert expected in message
     assert str(tmp_path / "clientele.yml") in message  # which file
+
+
+def test_risk_bands_by_probability_by_default_or_by_quantile(tmp_path: Path) -> None:
+    bands = load_config(config_file(tmp_path, MINIMAL), {}).models.churn.risk_bands
+    assert (bands.method, bands.medium_from, bands.high_from) == ("probability", 0.4, 0.7)
+    quantile = {"risk_bands": {"method": "quantile", "high_share": 0.05, "medium_share": 0.15}}
+    config = load_config(config_file(tmp_path, {**MINIMAL, "models": {"churn": quantile}}), {})
+    bands = config.models.churn.risk_bands
+    assert (bands.method, bands.high_share, bands.medium_share) == ("quantile", 0.05, 0.15)
+    # Overrides validate the whole configuration again, the other method's defaults included.
+    assert config.with_overrides({"models": {"churn": {"horizon_days": 91}}}).models.churn.risk_bands == bands
+    environ = {"CLIENTELE__MODELS__CHURN__RISK_BANDS__METHOD": "quantile"}
+    assert load_config(config_file(tmp_path, MINIMAL), environ).models.churn.risk_bands.method == "quantile"
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
