@@ -1,11 +1,13 @@
-"""How much exact SHAP reason codes cost next to plain churn scoring, and what the reason-code plan costs.
+"""What reason codes for every customer cost: path attribution plus words for all rows, against exact SHAP.
 
-Trains the churn model with its production defaults on synthetic customers, then on `--rows` scoring rows
-times `booster.predict` (median of `--repeats`), `booster.predict(pred_contrib=True)` over every row in
-`--chunks` equal chunks (total, and median chunk scaled to all rows), and the default `ReasonCodePlan`
-(score, pick bands, explain at most `max_customers`).
+Trains the churn model with its production recipe (`ChurnConfig()` defaults) on synthetic customers, then
+builds `--customers` scoring rows by drawing whole feature rows (with new ids) from a synthetic scoring
+snapshot, so values and nulls have the shape real ones have. Times, median of `--repeats` runs each:
+(a) `explain_churn_scores` with the default plan (every customer, three reasons in words, `--threads`),
+split into its attribution and the rest; (b) `pred_contrib=True` on `--sample` rows in `--chunks` chunks,
+median chunk extrapolated to all rows. Prints the ratio (b) / (a).
 
-    .venv/bin/python benchmarks/bench_reason_codes.py --rows 100000
+    .venv/bin/python benchmarks/bench_reason_codes.py --customers 1000000
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
-import pandas as pd
 
-from ml.explain import ReasonCodePlan, explain_churn_scores
+from ml.explain import ReasonCodePlan, contributions, explain_churn_scores, path_attribution
 from ml.labels import churn_labels
 from ml.pipeline import ChurnConfig, training_rows
-from ml.score import score_churn
+from ml.score import score_churn_rows
 from ml.synthetic import make_customer_frames
 from ml.train import train_churn_model
 
@@ -36,9 +38,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=100_000, help="scoring rows to time")
-    parser.add_argument("--repeats", type=int, default=5, help="repeats of the plain predict")
-    parser.add_argument("--chunks", type=int, default=10, help="chunks the pred_contrib pass is timed in")
+    parser.add_argument("--customers", type=int, default=1_000_000, help="customers to explain")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each timing (median reported)")
+    parser.add_argument("--threads", type=int, default=2, help="threads for LightGBM and numba")
+    parser.add_argument("--sample", type=int, default=20_000, help="rows exact SHAP is timed on")
+    parser.add_argument("--chunks", type=int, default=5, help="chunks the exact SHAP sample is timed in")
     parser.add_argument("--train-customers", type=int, default=3000, help="synthetic customers to train on")
     args = parser.parse_args()
 
@@ -52,49 +56,58 @@ def main() -> None:
     )
     print(
         f"model {model.model_version}: {model.best_iteration} trees, num_leaves={config.train.num_leaves}, "
-        f"max_depth={config.train.max_depth}, num_threads={config.train.num_threads}, "
-        f"validation AUC {model.metrics['validation_auc']:.3f}"
+        f"max_depth={config.train.max_depth}, validation AUC {model.metrics['validation_auc']:.3f}"
     )
 
-    scoring = make_customer_frames(
-        n_customers=args.rows, seed=2, snapshot_dates=[str(history.scoring_date.date())]
+    snapshot = make_customer_frames(
+        n_customers=min(args.customers, 50_000), seed=2, snapshot_dates=[str(history.scoring_date.date())]
     ).features
+    drawn = np.random.default_rng(3).integers(0, len(snapshot), args.customers)
+    scoring = snapshot.iloc[drawn].reset_index(drop=True)
+    scoring["customer_id"] = [f"B{index:08d}" for index in range(len(scoring))]
+    scores = score_churn_rows(model, scoring, history.scoring_date, config.risk_bands)
     inputs = model.model_input(scoring)
-    threads = model.config.num_threads
-    print(f"{len(inputs):,} scoring rows, {len(model.features)} features")
+    print(f"{len(scoring):,} customers, {len(model.features)} features, {args.threads} threads")
 
-    predict = [
-        _seconds(lambda: model.booster.predict(inputs, num_threads=threads)) for _ in range(args.repeats)
-    ]
-    predict_median = statistics.median(predict)
+    plan = ReasonCodePlan(num_threads=args.threads)
+    paths = path_attribution(model.booster)
+    contributions(model.booster, inputs.iloc[:1000], args.threads, paths)  # compile the numba kernel first
+    attribution = statistics.median(
+        _seconds(lambda: contributions(model.booster, inputs, args.threads, paths))
+        for _ in range(args.repeats)
+    )
+    explained = None
+
+    def explain() -> None:
+        nonlocal explained
+        explained = explain_churn_scores(model, scoring, scores, plan)
+
+    everything = statistics.median(_seconds(explain) for _ in range(args.repeats))
+    assert explained is not None
+    n_explained = int(explained["reason_1"].notna().sum())
     print(
-        f"predict:              median {predict_median:8.3f} s over {args.repeats} runs ({_per_row(predict_median, len(inputs))})"
+        f"(a) path attribution + words, all rows: median {everything:7.1f} s over {args.repeats} runs "
+        f"({_per_row(everything, len(scoring))}; attribution alone {attribution:.1f} s); "
+        f"{n_explained:,} customers with at least one reason"
     )
 
+    sample = inputs.iloc[: min(args.sample, len(inputs))]
     chunk_timings = [
-        _seconds(lambda chunk=chunk: model.booster.predict(chunk, pred_contrib=True, num_threads=threads))
-        for chunk in (inputs.iloc[rows] for rows in np.array_split(np.arange(len(inputs)), args.chunks))
+        _seconds(partial(model.booster.predict, chunk, pred_contrib=True, num_threads=args.threads))
+        for chunk in (sample.iloc[rows] for rows in np.array_split(np.arange(len(sample)), args.chunks))
     ]
-    contrib_total = sum(chunk_timings)
-    contrib_median_scaled = statistics.median(chunk_timings) * args.chunks
+    per_row = statistics.median(chunk_timings) / (len(sample) / args.chunks)
+    exact = per_row * len(scoring)
     print(
-        f"predict(pred_contrib): total  {contrib_total:8.3f} s in {args.chunks} chunks, median chunk x {args.chunks} = "
-        f"{contrib_median_scaled:.3f} s ({_per_row(contrib_total, len(inputs))})"
+        f"(b) exact SHAP (pred_contrib), {len(sample):,} rows in {args.chunks} chunks: median chunk "
+        f"{per_row * 1e6:,.1f} us/row, all {len(scoring):,} rows extrapolated {exact:7.1f} s"
     )
-    print(f"ratio pred_contrib / predict: {contrib_total / predict_median:.0f}x")
-
-    plan = ReasonCodePlan()
-    started = time.perf_counter()
-    scores = score_churn(model, scoring, history.scoring_date, config.risk_bands)
-    scored = time.perf_counter() - started
-    reasons = explain_churn_scores(model, scoring, scores, plan)
-    planned = time.perf_counter() - started
-    n_explained = int(reasons["reason_1"].notna().sum())
-    bands = pd.Series(scores["risk_band"]).value_counts().to_dict()
-    print(
-        f"reason-code plan (bands={plan.bands}, max_customers={plan.max_customers:,}): "
-        f"scoring {scored:.3f} s + reasons for {n_explained:,} customers = {planned:.3f} s total; bands {bands}"
-    )
+    print(f"ratio exact SHAP / (path attribution + words): {exact / everything:.1f}x")
+    print("sample reasons:")
+    for row in explained.head(3).itertuples(index=False):
+        print(
+            f"  {row.customer_id}: {row.reason_1} ({row.reason_1_contribution:+.2f}); {row.reason_2}; {row.reason_3}"
+        )
 
 
 def _per_row(seconds: float, rows: int) -> str:
