@@ -6,9 +6,14 @@ the scoring-date snapshot itself is scored. Orders at or after the scoring date 
 makes a backfill for a past date see exactly what a run on that date saw.
 
 Which model scores: LightGBM when `ml.train.lightgbm_blocker` finds the labelled history enough to train
-on, else the run-rate baseline of `ml.baseline`, which needs no labels. Either way every customer at the
-scoring snapshot is scored, and the result says which model scored and why (`model_kind`,
-`fallback_reason`), so too short a history degrades the scores instead of stopping the pipeline.
+on; else the BTYD baseline of `ml.btyd` fitted on the scoring snapshot, which needs no labels, only
+enough repeat customers; else the run-rate model of `ml.baseline`, which needs nothing. Either way every
+customer at the scoring snapshot is scored, and the result says which model scored and why
+(`model_kind`, `fallback_reason`), so too short a history degrades the scores instead of stopping the
+pipeline.
+
+The BTYD baseline is also LightGBM's starting point and features (`ml.train`): it is fitted on every
+snapshot's rows separately, so a training row sees only what its snapshot date saw.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ml.baseline import RunRateModel, run_rate_model
+from ml.btyd import BtydModel, btyd_features_by_snapshot, btyd_model, fit_btyd
 from ml.explain import ReasonCodePlan, explain_churn_scores, no_reasons
 from ml.features import FEATURES, KEY_COLUMNS, as_ids, require_columns, snapshot_dates_of
 from ml.labels import ORDER_COLUMNS, churn_labels, clv_labels, labelable_snapshot_dates
@@ -34,7 +40,7 @@ from ml.train import (
 )
 
 Metrics = dict[str, float | int | str | None]
-FittedModel = TrainedModel | RunRateModel
+FittedModel = TrainedModel | BtydModel | RunRateModel
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class ClvConfig:
 @dataclass(frozen=True)
 class ScoringResult:
     """What one run produced: `scores` (one row per customer at the scoring snapshot), the `model` that
-    scored them, `fallback_reason` (None when LightGBM scored, else why the run-rate model did) and
+    scored them, `fallback_reason` (None when LightGBM scored, else why it could not and which model did) and
     `metrics` for the run's metadata.
 
     `metrics` always holds model_kind and fallback_reason as strings ('' when LightGBM scored),
@@ -75,7 +81,7 @@ class ScoringResult:
 
     @property
     def model_kind(self) -> ModelKind:
-        """'lightgbm' or 'run_rate': which model scored."""
+        """'lightgbm', 'btyd' or 'run_rate': which model scored."""
         return self.model.kind
 
 
@@ -107,9 +113,8 @@ def fit_and_score_churn(
     """
     settings = config or ChurnConfig()
     scoring = pd.Timestamp(scoring_date)
-    at_scoring = snapshot_rows(features, scoring)
-    model, fallback_reason = _fit_model(
-        features, orders, at_scoring, scoring, settings.train, settings.max_training_rows
+    model, fallback_reason, at_scoring = _fit_model(
+        features, orders, scoring, settings.train, settings.max_training_rows
     )
     scores = score_churn_rows(model, at_scoring, scoring, settings.risk_bands)
     reasons = (
@@ -133,9 +138,8 @@ def fit_and_score_clv(
     metrics as for `fit_and_score_churn` (without the churn-only counts)."""
     settings = config or ClvConfig()
     scoring = pd.Timestamp(scoring_date)
-    at_scoring = snapshot_rows(features, scoring)
-    model, fallback_reason = _fit_model(
-        features, orders, at_scoring, scoring, settings.train, settings.max_training_rows
+    model, fallback_reason, at_scoring = _fit_model(
+        features, orders, scoring, settings.train, settings.max_training_rows
     )
     scores = score_clv_rows(model, at_scoring, scoring)
     return ClvResult(
@@ -149,22 +153,25 @@ def fit_and_score_clv(
 def _fit_model(
     features: pd.DataFrame,
     orders: pd.DataFrame,
-    at_scoring: pd.DataFrame,
     scoring_date: pd.Timestamp,
     config: ChurnTrainConfig | ClvTrainConfig,
     max_training_rows: int,
-) -> tuple[FittedModel, str | None]:
-    """The model for the task of `config`: LightGBM trained on the labelled rows if `lightgbm_blocker`
-    allows, else the run-rate model for the `at_scoring` rows, with the reason it was used."""
+) -> tuple[FittedModel, str | None, pd.DataFrame]:
+    """The model for the task of `config` (module docstring), the reason when it is not LightGBM, and the
+    scoring snapshot's rows with the BTYD columns the model reads."""
     # Bad input fails every run alike, whichever model would have scored.
     require_columns(features, KEY_COLUMNS + FEATURES)
     require_columns(orders, ORDER_COLUMNS, "orders frame")
     task: Task = "churn" if isinstance(config, ChurnTrainConfig) else "clv"
     horizon_days = config.horizon_days
+    at_scoring = snapshot_rows(features, scoring_date)
     if at_scoring.empty:
-        return run_rate_model(task, horizon_days, at_scoring), (
-            f"the features have no customers at the scoring date {scoring_date.date()}: nothing to score"
+        return (
+            run_rate_model(task, horizon_days, at_scoring),
+            f"the features have no customers at the scoring date {scoring_date.date()}: nothing to score",
+            at_scoring,
         )
+    at_scoring = with_btyd_features(at_scoring, horizon_days)
     training = training_rows(features, scoring_date, horizon_days, max_training_rows)
     labels = (churn_labels if task == "churn" else clv_labels)(training, orders, scoring_date, horizon_days)
     snapshot_dates = snapshot_dates_of(features)
@@ -177,10 +184,30 @@ def _fit_model(
         config.min_child_samples,
     )
     if blocker is not None:
-        return run_rate_model(task, horizon_days, at_scoring), blocker
+        model, reason = baseline_model(task, horizon_days, at_scoring)
+        return model, f"{blocker}; {reason}", at_scoring
+    training = with_btyd_features(training, horizon_days)
     if isinstance(config, ChurnTrainConfig):
-        return train_churn_model(training, labels, config), None
-    return train_clv_model(training, labels, config), None
+        return train_churn_model(training, labels, config), None, at_scoring
+    return train_clv_model(training, labels, config), None, at_scoring
+
+
+def with_btyd_features(rows: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """`rows` with `ml.btyd.BTYD_FEATURES` appended, each snapshot's from a BTYD fit on that snapshot's
+    rows alone; NaN where a snapshot could not be fitted (LightGBM then starts from its mean there)."""
+    predictions, _ = btyd_features_by_snapshot(rows, horizon_days)
+    extra = predictions.drop(columns=list(KEY_COLUMNS)).set_axis(rows.index)
+    return pd.concat([rows.drop(columns=extra.columns, errors="ignore"), extra], axis=1)
+
+
+def baseline_model(task: Task, horizon_days: int, at_scoring: pd.DataFrame) -> tuple[FittedModel, str]:
+    """The model that scores when LightGBM cannot: BTYD fitted on the scoring snapshot, or the run-rate
+    model when BTYD cannot be fitted either; with the words that say which and why."""
+    try:
+        fit = fit_btyd(at_scoring)
+    except ValueError as error:
+        return run_rate_model(task, horizon_days, at_scoring), f"the run-rate model scored ({error})"
+    return btyd_model(task, horizon_days, fit), "the BTYD baseline (BG/NBD + Gamma-Gamma) scored"
 
 
 def training_rows(

@@ -1,4 +1,5 @@
-"""When LightGBM cannot train, the run-rate model scores everyone and the result says why.
+"""When LightGBM cannot train, the BTYD baseline (or, when it cannot be fitted either, the run-rate model)
+scores everyone and the result says why.
 
 `lightgbm_blocker` decides; the cases below take its conditions one at a time, each at its boundary.
 """
@@ -9,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.baseline import run_rate_model
+from ml.btyd import btyd_model, fit_btyd
 from ml.pipeline import ChurnConfig, ClvConfig, fit_and_score_churn, fit_and_score_clv
-from ml.score import RiskBands
+from ml.score import RiskBands, snapshot_rows
 from ml.synthetic import SyntheticCustomers, make_customer_frames
 from ml.train import ChurnTrainConfig, ClvTrainConfig, lightgbm_blocker
 from tests.ml.score_contracts import (
@@ -100,22 +101,50 @@ def nine_months() -> SyntheticCustomers:
     )
 
 
-def test_nine_months_of_history_and_a_273_day_clv_horizon_score_every_customer_by_run_rate(
+SHORT_HISTORY = (
+    "LightGBM needs at least 2 snapshots whose 273-day outcome window ends by the scoring date "
+    "2024-01-01; found 1 (snapshots from 2023-04-01 to 2024-01-01)"
+)
+
+
+def test_nine_months_of_history_and_a_273_day_clv_horizon_score_every_customer_by_btyd(
     nine_months: SyntheticCustomers,
 ) -> None:
     data = nine_months
     result = fit_and_score_clv(
         data.features, data.orders, SCORING, ClvConfig(train=ClvTrainConfig(horizon_days=273))
     )
-    at_scoring = data.features.loc[data.features["snapshot_date"] == SCORING].sort_values("customer_id")
-    reason = (
-        "LightGBM needs at least 2 snapshots whose 273-day outcome window ends by the scoring date "
-        "2024-01-01; found 1 (snapshots from 2023-04-01 to 2024-01-01)"
-    )
-    assert result.model_kind == "run_rate"
+    at_scoring = snapshot_rows(data.features, SCORING)
+    reason = f"{SHORT_HISTORY}; the BTYD baseline (BG/NBD + Gamma-Gamma) scored"
+    assert result.model_kind == "btyd"
     assert result.fallback_reason == reason
+    assert result.metrics["model_kind"] == "btyd"
+    scores = result.scores
+    assert list(scores.columns) == CLV_SCORE_COLUMNS
+    assert scores["customer_id"].tolist() == at_scoring["customer_id"].tolist()
+    assert scores["model_version"].str.match(r"^clv-btyd-[0-9a-f]{12}$").all()
+    expected = btyd_model("clv", 273, fit_btyd(at_scoring)).predict(at_scoring)
+    np.testing.assert_allclose(scores["predicted_revenue"], expected)
+    assert_equal_sized_deciles_highest_first(scores)
+
+
+def test_without_repeat_customers_the_run_rate_model_scores(nine_months: SyntheticCustomers) -> None:
+    # Nobody ordered twice: BG/NBD has no repeat behaviour to fit, so the model that needs nothing scores.
+    data = nine_months
+    one_order = data.features["frequency"] > 1
+    features = data.features.assign(
+        frequency=data.features["frequency"].where(~one_order, 1),
+        mean_days_between_orders=data.features["mean_days_between_orders"].where(~one_order),
+    )
+    result = fit_and_score_clv(
+        features, data.orders, SCORING, ClvConfig(train=ClvTrainConfig(horizon_days=273))
+    )
+    at_scoring = features.loc[features["snapshot_date"] == SCORING].sort_values("customer_id")
+    reason = f"{SHORT_HISTORY}; the run-rate model scored (BG/NBD needs at least "
+    assert result.model_kind == "run_rate"
+    assert result.fallback_reason is not None and result.fallback_reason.startswith(reason)
     assert result.metrics["model_kind"] == "run_rate"
-    assert result.metrics["fallback_reason"] == reason
+    assert result.metrics["fallback_reason"] == result.fallback_reason
     assert result.metrics["n_scored"] == len(at_scoring)
     scores = result.scores
     assert list(scores.columns) == CLV_SCORE_COLUMNS
@@ -132,7 +161,7 @@ def test_nine_months_of_history_and_a_273_day_clv_horizon_score_every_customer_b
     assert_equal_sized_deciles_highest_first(scores)  # as for LightGBM
     # Deterministic: the same inputs give the same scores and version.
     again = fit_and_score_clv(
-        data.features, data.orders, SCORING, ClvConfig(train=ClvTrainConfig(horizon_days=273))
+        features, data.orders, SCORING, ClvConfig(train=ClvTrainConfig(horizon_days=273))
     )
     pd.testing.assert_frame_equal(again.scores, scores)
 
@@ -143,19 +172,20 @@ def test_single_class_churn_training_set_falls_back(nine_months: SyntheticCustom
     bands = RiskBands(medium_from=0.3, high_from=0.6)
     result = fit_and_score_churn(data.features, data.orders.iloc[:0], SCORING, ChurnConfig(risk_bands=bands))
     at_scoring = data.features.loc[data.features["snapshot_date"] == SCORING].sort_values("customer_id")
-    assert result.model_kind == "run_rate"
+    assert result.model_kind == "btyd"
     assert result.fallback_reason is not None
     assert result.fallback_reason.startswith("LightGBM needs both churned and retained customers")
-    assert result.fallback_reason.endswith("are churned")
+    assert result.fallback_reason.endswith("are churned; the BTYD baseline (BG/NBD + Gamma-Gamma) scored")
     scores = result.scores
     assert list(scores.columns) == CHURN_RESULT_COLUMNS
     assert scores["customer_id"].tolist() == at_scoring["customer_id"].tolist()
     assert scores[["reason_1", "reason_2", "reason_3"]].isna().all().all()
     assert result.metrics["n_explained"] == 0
-    expected = run_rate_model("churn", 90, at_scoring).predict(at_scoring)
+    at_scoring = snapshot_rows(data.features, SCORING)
+    expected = btyd_model("churn", 90, fit_btyd(at_scoring)).predict(at_scoring)
     np.testing.assert_allclose(scores["churn_probability"], expected)
     assert (scores["risk_band"] == bands.assign(scores["churn_probability"].to_numpy())).all()
-    assert scores["model_version"].str.startswith("churn-runrate-").all()
+    assert scores["model_version"].str.startswith("churn-btyd-").all()
     assert result.metrics["n_low_risk"] + result.metrics["n_medium_risk"] + result.metrics[
         "n_high_risk"
     ] == len(at_scoring)
@@ -167,7 +197,7 @@ def test_too_few_training_rows_fall_back() -> None:
     )
     config = ChurnConfig(train=ChurnTrainConfig(n_estimators=5))
     result = fit_and_score_churn(few.features, few.orders, few.scoring_date, config)
-    assert result.model_kind == "run_rate"
+    assert result.model_kind in ("btyd", "run_rate")
     assert result.fallback_reason is not None
     assert result.fallback_reason.startswith(
         "LightGBM needs at least 200 training rows (2 x min_child_samples=100) in the snapshots before the "

@@ -139,10 +139,10 @@ def test_representations_give_identical_lightgbm_scores(
 @pytest.mark.parametrize(
     "representation", ["object", "arrow", "int64", "python dates", "arrow date and timestamp"]
 )
-def test_representations_give_identical_run_rate_scores(
+def test_representations_give_identical_baseline_scores(
     representation: str, numeric_ids: SyntheticCustomers
 ) -> None:
-    # Two quarters of history for a 273-day horizon: the run-rate model scores, and its version hashes keys.
+    # Two quarters of history for a 273-day horizon: the BTYD baseline scores, and its version hashes keys.
     features = numeric_ids.features.loc[numeric_ids.features["snapshot_date"] >= pd.Timestamp("2023-07-01")]
     configs = (
         ChurnConfig(train=ChurnTrainConfig(horizon_days=273)),
@@ -151,8 +151,8 @@ def test_representations_give_identical_run_rate_scores(
     churn_reference, clv_reference = _scores(
         (features, numeric_ids.orders), numeric_ids.scoring_date, configs
     )
-    assert churn_reference["model_version"].str.startswith("churn-runrate-").all()
-    assert clv_reference["model_version"].str.startswith("clv-runrate-").all()
+    assert churn_reference["model_version"].str.startswith("churn-btyd-").all()
+    assert clv_reference["model_version"].str.startswith("clv-btyd-").all()
     data = _represented(features, numeric_ids.orders, representation)
     churn, clv = _scores(data, numeric_ids.scoring_date, configs)
     pd.testing.assert_frame_equal(churn, churn_reference)
