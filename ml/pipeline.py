@@ -25,10 +25,18 @@ import pandas as pd
 
 from ml.baseline import RunRateModel, run_rate_model
 from ml.btyd import BtydModel, btyd_features_by_snapshot, btyd_model, fit_btyd
-from ml.explain import ReasonCodePlan, explain_churn_scores, no_reasons
+from ml.explain import ReasonCodePlan, explain_churn_scores, explain_clv_scores, no_reasons
 from ml.features import FEATURES, KEY_COLUMNS, as_ids, require_columns, snapshot_dates_of
 from ml.labels import ORDER_COLUMNS, churn_labels, clv_labels, labelable_snapshot_dates
-from ml.model import ModelKind, Task
+from ml.model import ModelKind, ScoringModel, Task
+from ml.registry import (
+    DEFAULT_GINI_MARGIN,
+    DEFAULT_LOG_LOSS_MARGIN,
+    DEFAULT_SPEND_ERROR_TOLERANCE,
+    Decision,
+    decide,
+    metrics_of,
+)
 from ml.score import RISK_BANDS, RiskBands, score_churn_rows, score_clv_rows, snapshot_rows
 from ml.train import (
     ChurnTrainConfig,
@@ -44,6 +52,40 @@ FittedModel = TrainedModel | BtydModel | RunRateModel
 
 
 @dataclass(frozen=True)
+class Promotion:
+    """When a newly trained model replaces the champion (`ml.registry.decide`): churn log loss lower by
+    the relative `log_loss_margin`; CLV normalized Gini higher by `gini_margin` with |total spend error|
+    no worse than the champion's + `spend_error_tolerance`."""
+
+    log_loss_margin: float = DEFAULT_LOG_LOSS_MARGIN
+    gini_margin: float = DEFAULT_GINI_MARGIN
+    spend_error_tolerance: float = DEFAULT_SPEND_ERROR_TOLERANCE
+
+
+@dataclass(frozen=True)
+class HoldoutComparison:
+    """The new model, the BTYD baseline and the champion (when there is one) on the same most recent fully
+    observed holdout: the validation snapshot, which the new model's early-stopped booster did not fit.
+
+    `actual` (churned 0/1 or future revenue) and `predictions` (series label -> array) are row-aligned
+    for `customer_ids`; `metrics` (series label -> `ml.registry.metrics_of`) is what promotion compares.
+    `champion_note` says why the champion is missing (none yet, or it cannot score these rows).
+    """
+
+    evaluated_on: pd.Timestamp
+    customer_ids: np.ndarray
+    actual: np.ndarray
+    predictions: dict[str, np.ndarray]
+    metrics: dict[str, dict[str, float]]
+    champion_note: str = ""
+
+
+NEW_MODEL = "new model"
+BTYD_BASELINE = "BTYD baseline"
+CHAMPION = "current champion"
+
+
+@dataclass(frozen=True)
 class ChurnConfig:
     """Everything that shapes a churn run. `max_training_rows` bounds memory and training time on big
     customer bases: beyond it, whole customers are sampled (see `training_customer_sample`)."""
@@ -52,6 +94,7 @@ class ChurnConfig:
     risk_bands: RiskBands = field(default_factory=RiskBands)
     reason_codes: ReasonCodePlan = field(default_factory=ReasonCodePlan)
     max_training_rows: int = 1_000_000
+    promotion: Promotion = field(default_factory=Promotion)
 
 
 @dataclass(frozen=True)
@@ -59,7 +102,9 @@ class ClvConfig:
     """Everything that shapes a CLV run; `max_training_rows` as in `ChurnConfig`."""
 
     train: ClvTrainConfig = field(default_factory=ClvTrainConfig)
+    reason_codes: ReasonCodePlan = field(default_factory=ReasonCodePlan)
     max_training_rows: int = 1_000_000
+    promotion: Promotion = field(default_factory=Promotion)
 
 
 @dataclass(frozen=True)
@@ -75,9 +120,14 @@ class ScoringResult:
     """
 
     scores: pd.DataFrame
-    model: FittedModel
+    model: ScoringModel
     fallback_reason: str | None
     metrics: Metrics
+    # The model trained in this run (None when LightGBM could not train), whether it became champion and
+    # why, and the holdout both were judged on; `model` is the champion that scored.
+    challenger: TrainedModel | None = None
+    decision: Decision | None = None
+    holdout: HoldoutComparison | None = None
 
     @property
     def model_kind(self) -> ModelKind:
@@ -94,7 +144,8 @@ class ChurnResult(ScoringResult):
 
 @dataclass(frozen=True)
 class ClvResult(ScoringResult):
-    """`scores`: customer_id, scoring_date, horizon_days, predicted_revenue, clv_decile, model_version."""
+    """`scores`: customer_id, scoring_date, horizon_days, predicted_revenue, clv_decile, model_version and
+    the value reasons (`ml.explain.explain_clv_scores`)."""
 
 
 def fit_and_score_churn(
@@ -102,52 +153,154 @@ def fit_and_score_churn(
     orders: pd.DataFrame,
     scoring_date: pd.Timestamp,
     config: ChurnConfig | None = None,
+    champion: ScoringModel | None = None,
 ) -> ChurnResult:
-    """Train the churn model on every fully labelled snapshot before `scoring_date` (or fall back to the
-    run-rate model), then score and explain the snapshot at `scoring_date`.
+    """Train the churn model on every fully labelled snapshot before `scoring_date` (or fall back, module
+    docstring), let it challenge `champion` (`challenge`), then score and explain the snapshot at
+    `scoring_date` with whichever is champion.
 
     `features`: the `customer_features` mart (all snapshots); `orders`: `fct_orders`, complete before
-    `scoring_date`. Does not raise for too little history or a degenerate training set (the run-rate model
+    `scoring_date`. Does not raise for too little history or a degenerate training set (a baseline
     scores), nor for an empty scoring snapshot (empty scores, with the reason); raises ValueError for
     missing columns and other bad input.
     """
     settings = config or ChurnConfig()
     scoring = pd.Timestamp(scoring_date)
-    model, fallback_reason, at_scoring = _fit_model(
-        features, orders, scoring, settings.train, settings.max_training_rows
-    )
-    scores = score_churn_rows(model, at_scoring, scoring, settings.risk_bands)
+    fitted = _fit_model(features, orders, scoring, settings.train, settings.max_training_rows)
+    model, holdout, decision = challenge(fitted, champion, settings.promotion)
+    scores = score_churn_rows(model, fitted.at_scoring, scoring, settings.risk_bands)
     reasons = (
-        explain_churn_scores(model, at_scoring, scores, settings.reason_codes)
+        explain_churn_scores(model, fitted.at_scoring, scores, settings.reason_codes)
         if isinstance(model, TrainedModel)
         else no_reasons(scores["customer_id"], settings.reason_codes)
     )
     scores = pd.concat([scores, reasons.drop(columns="customer_id")], axis=1)
-    metrics = _run_metrics(model, fallback_reason, scores)
+    metrics = _run_metrics(model, fitted.fallback_reason, scores, decision)
     metrics["n_explained"] = int(scores["reason_1"].notna().sum())
     for band in RISK_BANDS:
         metrics[f"n_{band}_risk"] = int((scores["risk_band"] == band).sum())
-    return ChurnResult(scores=scores, model=model, fallback_reason=fallback_reason, metrics=metrics)
+    return ChurnResult(
+        scores=scores,
+        model=model,
+        fallback_reason=fitted.fallback_reason,
+        metrics=metrics,
+        challenger=fitted.trained,
+        decision=decision,
+        holdout=holdout,
+    )
 
 
 def fit_and_score_clv(
-    features: pd.DataFrame, orders: pd.DataFrame, scoring_date: pd.Timestamp, config: ClvConfig | None = None
+    features: pd.DataFrame,
+    orders: pd.DataFrame,
+    scoring_date: pd.Timestamp,
+    config: ClvConfig | None = None,
+    champion: ScoringModel | None = None,
 ) -> ClvResult:
-    """Train the CLV model on every snapshot at least `config.train.horizon_days` before `scoring_date`
-    (or fall back to the run-rate model), then score the snapshot at `scoring_date`. Inputs, errors and
-    metrics as for `fit_and_score_churn` (without the churn-only counts)."""
+    """Train the CLV model on every snapshot at least `config.train.horizon_days` before `scoring_date`,
+    let it challenge `champion`, then score and explain the snapshot at `scoring_date`. Inputs, errors
+    and metrics as for `fit_and_score_churn` (without the churn-only counts)."""
     settings = config or ClvConfig()
     scoring = pd.Timestamp(scoring_date)
-    model, fallback_reason, at_scoring = _fit_model(
-        features, orders, scoring, settings.train, settings.max_training_rows
+    fitted = _fit_model(features, orders, scoring, settings.train, settings.max_training_rows)
+    model, holdout, decision = challenge(fitted, champion, settings.promotion)
+    scores = score_clv_rows(model, fitted.at_scoring, scoring)
+    reasons = (
+        explain_clv_scores(model, fitted.at_scoring, scores, settings.reason_codes)
+        if isinstance(model, TrainedModel)
+        else no_reasons(scores["customer_id"], settings.reason_codes)
     )
-    scores = score_clv_rows(model, at_scoring, scoring)
+    scores = pd.concat([scores, reasons.drop(columns="customer_id")], axis=1)
     return ClvResult(
         scores=scores,
         model=model,
-        fallback_reason=fallback_reason,
-        metrics=_run_metrics(model, fallback_reason, scores),
+        fallback_reason=fitted.fallback_reason,
+        metrics=_run_metrics(model, fitted.fallback_reason, scores, decision),
+        challenger=fitted.trained,
+        decision=decision,
+        holdout=holdout,
     )
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """What `_fit_model` made: the model, why it is not LightGBM (None when it is), the scoring rows and
+    the validation snapshot's rows, both with the BTYD columns the models read."""
+
+    model: FittedModel
+    fallback_reason: str | None
+    at_scoring: pd.DataFrame
+    validation_rows: pd.DataFrame | None = None
+
+    @property
+    def trained(self) -> TrainedModel | None:
+        return self.model if isinstance(self.model, TrainedModel) else None
+
+
+def challenge(
+    fitted: _Fitted, champion: ScoringModel | None, promotion: Promotion
+) -> tuple[ScoringModel, HoldoutComparison | None, Decision | None]:
+    """Which model scores: the new LightGBM model if `ml.registry.decide` promotes it over `champion` on
+    the holdout they share (`compare_on_holdout`), else the champion. A fallback model (LightGBM could
+    not train) scores without a contest: it is no candidate for champion, and a champion trained on
+    another history may not fit this one."""
+    new = fitted.trained
+    if new is None or fitted.validation_rows is None:
+        return fitted.model, None, None
+    holdout = compare_on_holdout(new, champion, fitted.validation_rows)
+    margin = promotion.log_loss_margin if new.task == "churn" else promotion.gini_margin
+    decision = decide(
+        holdout.metrics[NEW_MODEL],
+        holdout.metrics.get(CHAMPION),
+        margin,
+        task=new.task,
+        spend_error_tolerance=promotion.spend_error_tolerance,
+    )
+    if CHAMPION not in holdout.metrics:
+        decision = Decision(True, f"promoted: {holdout.champion_note}")
+    if decision.promote or champion is None:
+        return new, holdout, decision
+    return champion, holdout, decision
+
+
+def compare_on_holdout(
+    new: TrainedModel, champion: ScoringModel | None, validation_rows: pd.DataFrame
+) -> HoldoutComparison:
+    """`new` (its early-stopped booster's held-out predictions), the BTYD baseline and `champion` on the
+    validation snapshot's customers. The champion sits out, with the reason in `champion_note`, when it
+    is for another task or horizon or cannot score these rows (it needs columns they lack)."""
+    assert new.validation is not None, "a freshly trained model carries its validation predictions"
+    ids = as_ids(new.validation["customer_id"]).to_numpy()
+    rows = validation_rows.set_axis(as_ids(validation_rows["customer_id"]).to_numpy()).loc[ids]
+    actual = new.validation["actual"].to_numpy(dtype="float64")
+    baseline = btyd_model_predictions(new.task, rows)
+    predictions = {NEW_MODEL: new.validation["predicted"].to_numpy(dtype="float64"), BTYD_BASELINE: baseline}
+    note = "no champion yet"
+    if champion is not None:
+        note = ""
+        if (champion.task, champion.horizon_days) != (new.task, new.horizon_days):
+            note = f"the champion {champion.model_version} is for another task or horizon"
+        else:
+            try:
+                predictions[CHAMPION] = np.asarray(champion.predict(rows), dtype="float64")
+            except (KeyError, ValueError) as error:
+                note = f"the champion {champion.model_version} cannot score this history ({error})"
+    return HoldoutComparison(
+        evaluated_on=new.validation_snapshot_date,
+        customer_ids=ids,
+        actual=actual,
+        predictions=predictions,
+        metrics={label: metrics_of(new.task, actual, values) for label, values in predictions.items()},
+        champion_note=note,
+    )
+
+
+def btyd_model_predictions(task: Task, rows: pd.DataFrame) -> np.ndarray:
+    """The BTYD baseline's prediction from the BTYD columns of `rows`, as `ml.btyd.BtydModel` makes it:
+    customers it cannot score churn (1.0) and spend nothing."""
+    if task == "churn":
+        return rows["btyd_p_no_order"].fillna(1.0).to_numpy(dtype="float64")
+    return rows["btyd_expected_revenue"].fillna(0.0).to_numpy(dtype="float64")
 
 
 def _fit_model(
@@ -156,9 +309,8 @@ def _fit_model(
     scoring_date: pd.Timestamp,
     config: ChurnTrainConfig | ClvTrainConfig,
     max_training_rows: int,
-) -> tuple[FittedModel, str | None, pd.DataFrame]:
-    """The model for the task of `config` (module docstring), the reason when it is not LightGBM, and the
-    scoring snapshot's rows with the BTYD columns the model reads."""
+) -> _Fitted:
+    """The model for the task of `config` (module docstring), with the reason when it is not LightGBM."""
     # Bad input fails every run alike, whichever model would have scored.
     require_columns(features, KEY_COLUMNS + FEATURES)
     require_columns(orders, ORDER_COLUMNS, "orders frame")
@@ -166,7 +318,7 @@ def _fit_model(
     horizon_days = config.horizon_days
     at_scoring = snapshot_rows(features, scoring_date)
     if at_scoring.empty:
-        return (
+        return _Fitted(
             run_rate_model(task, horizon_days, at_scoring),
             f"the features have no customers at the scoring date {scoring_date.date()}: nothing to score",
             at_scoring,
@@ -185,11 +337,17 @@ def _fit_model(
     )
     if blocker is not None:
         model, reason = baseline_model(task, horizon_days, at_scoring)
-        return model, f"{blocker}; {reason}", at_scoring
+        return _Fitted(model, f"{blocker}; {reason}", at_scoring)
     training = with_btyd_features(training, horizon_days)
-    if isinstance(config, ChurnTrainConfig):
-        return train_churn_model(training, labels, config), None, at_scoring
-    return train_clv_model(training, labels, config), None, at_scoring
+    trained = (
+        train_churn_model(training, labels, config)
+        if isinstance(config, ChurnTrainConfig)
+        else train_clv_model(training, labels, config)
+    )
+    validation_rows = training.loc[
+        (snapshot_dates_of(training) == trained.validation_snapshot_date).to_numpy()
+    ]
+    return _Fitted(trained, None, at_scoring, validation_rows)
 
 
 def with_btyd_features(rows: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
@@ -233,7 +391,9 @@ def training_customer_sample(customer_ids: pd.Series, fraction: float) -> np.nda
     return np.asarray(hashes / np.float64(2**64) < fraction)
 
 
-def _run_metrics(model: FittedModel, fallback_reason: str | None, scores: pd.DataFrame) -> Metrics:
+def _run_metrics(
+    model: ScoringModel, fallback_reason: str | None, scores: pd.DataFrame, decision: Decision | None
+) -> Metrics:
     metrics: Metrics = {
         "model_kind": model.kind,
         "fallback_reason": fallback_reason or "",
@@ -241,6 +401,8 @@ def _run_metrics(model: FittedModel, fallback_reason: str | None, scores: pd.Dat
         "horizon_days": model.horizon_days,
         "n_scored": len(scores),
     }
+    if decision is not None:
+        metrics["promotion"] = decision.reason
     if isinstance(model, TrainedModel):
         metrics.update(model.metrics)
         if model.metric_notes:

@@ -149,6 +149,8 @@ def _fitted_state(model: ScoringModel) -> dict[str, Any]:
             "n_validation_rows": model.n_validation_rows,
             "metrics": dict(model.metrics),
             "metric_notes": list(model.metric_notes),
+            "baseline": model.baseline,
+            "offset_fill": model.offset_fill,
         }
     if isinstance(model, BtydModel):
         fit = model.fit
@@ -185,6 +187,8 @@ def _trained_model(
         metric_notes=tuple(state["metric_notes"]),
         model_version=version,
         config=config_class(**configuration["boosting"]),
+        baseline=state.get("baseline"),
+        offset_fill=float(state.get("offset_fill", 0.0)),
     )
 
 
@@ -249,8 +253,12 @@ def holdout_metrics(model: ScoringModel, features: pd.DataFrame, labels: pd.Data
     if aligned[label_column].isna().any():
         raise ValueError(f"{int(aligned[label_column].isna().sum())} holdout feature rows have no label")
     actual = aligned[label_column].to_numpy(dtype="float64")
-    predicted = np.asarray(model.predict(features), dtype="float64")
-    if model.task == "churn":
+    return metrics_of(model.task, actual, np.asarray(model.predict(features), dtype="float64"))
+
+
+def metrics_of(task: Task, actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """`holdout_metrics` on arrays: `actual` labels (churned 0/1, or future revenue) and `predicted`."""
+    if task == "churn":
         return {
             "churn_log_loss": _defined(log_loss, actual, predicted),
             "churn_auc": _defined(roc_auc, actual, predicted),

@@ -128,6 +128,9 @@ class TrainedModel:
     # baseline could not score start from `offset_fill`, the training rows' mean on the raw scale.
     baseline: str | None = None
     offset_fill: float = 0.0
+    # The early-stopped booster's predictions for the validation rows (customer_id, actual, predicted):
+    # held out, so they are what promotion and the report judge the model by. Not stored with the model.
+    validation: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def kind(self) -> ModelKind:
@@ -461,4 +464,11 @@ def _train(
         config=config,
         baseline=baseline,
         offset_fill=offset_fill,
+        validation=pd.DataFrame(
+            {
+                "customer_id": labelled.loc[is_validation, "customer_id"].to_numpy(),
+                "actual": target[is_validation],
+                "predicted": validation_prediction,
+            }
+        ),
     )

@@ -12,7 +12,15 @@ CHURN_SCORE_COLUMNS = [
     "risk_band",
     "model_version",
 ]
-CHURN_RESULT_COLUMNS = [*CHURN_SCORE_COLUMNS, "reason_1", "reason_2", "reason_3"]
+REASON_COLUMNS = [
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "reason_1_contribution",
+    "reason_2_contribution",
+    "reason_3_contribution",
+]
+CHURN_RESULT_COLUMNS = [*CHURN_SCORE_COLUMNS, *REASON_COLUMNS]
 CLV_SCORE_COLUMNS = [
     "customer_id",
     "scoring_date",
@@ -20,6 +28,7 @@ CLV_SCORE_COLUMNS = [
     "predicted_revenue",
     "clv_decile",
     "model_version",
+    *REASON_COLUMNS,
 ]
 
 

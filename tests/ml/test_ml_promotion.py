@@ -1,0 +1,100 @@
+"""Champion and challenger: a newly trained model scores only when it beats the champion on the holdout
+they share; otherwise the champion's scores are the run's scores, and the saved champion is what scores."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.baseline import run_rate_model
+from ml.pipeline import (
+    BTYD_BASELINE,
+    CHAMPION,
+    NEW_MODEL,
+    ChurnConfig,
+    ClvConfig,
+    fit_and_score_churn,
+    fit_and_score_clv,
+)
+from ml.registry import load_model, save_model
+from ml.score import snapshot_rows
+from ml.synthetic import SyntheticCustomers, make_customer_frames
+from ml.train import ChurnTrainConfig, ClvTrainConfig
+
+
+@pytest.fixture(scope="module")
+def history() -> SyntheticCustomers:
+    return make_customer_frames(n_customers=1500, seed=5)
+
+
+def test_a_worse_challenger_is_rejected_and_the_champion_scores(
+    history: SyntheticCustomers, fast_churn_config: ChurnTrainConfig, tmp_path: Path
+) -> None:
+    champion_run = fit_and_score_churn(
+        history.features, history.orders, history.scoring_date, ChurnConfig(train=fast_churn_config)
+    )
+    assert champion_run.decision is not None and champion_run.decision.promote
+    stored = load_model(save_model(champion_run.model, tmp_path))
+    # Two tiny boosting steps: hardly more than the BTYD baseline it starts from, so worse on log loss.
+    weak = dataclasses.replace(
+        fast_churn_config, n_estimators=2, learning_rate=0.001, early_stopping_rounds=1
+    )
+    run = fit_and_score_churn(
+        history.features, history.orders, history.scoring_date, ChurnConfig(train=weak), champion=stored
+    )
+    assert run.decision is not None and not run.decision.promote
+    assert run.decision.reason.startswith("rejected")
+    assert run.challenger is not None and run.challenger.model_version != stored.model_version
+    assert run.model.model_version == stored.model_version
+    assert run.holdout is not None
+    losses = {label: metrics["churn_log_loss"] for label, metrics in run.holdout.metrics.items()}
+    assert set(losses) == {NEW_MODEL, BTYD_BASELINE, CHAMPION}
+    assert losses[NEW_MODEL] > losses[CHAMPION]
+    # The run's scores are the champion's, as it scored them when it was promoted.
+    pd.testing.assert_frame_equal(
+        run.scores[["customer_id", "churn_probability", "model_version"]],
+        champion_run.scores[["customer_id", "churn_probability", "model_version"]],
+    )
+    assert run.metrics["promotion"] == run.decision.reason
+
+
+def test_a_better_challenger_is_promoted_and_scores(
+    history: SyntheticCustomers, fast_clv_config: ClvTrainConfig
+) -> None:
+    at_scoring = snapshot_rows(history.features, history.scoring_date)
+    horizon = fast_clv_config.horizon_days
+    weak_champion = run_rate_model("clv", horizon, at_scoring)
+    run = fit_and_score_clv(
+        history.features,
+        history.orders,
+        history.scoring_date,
+        ClvConfig(train=fast_clv_config),
+        champion=weak_champion,
+    )
+    assert run.decision is not None and run.decision.promote, run.decision
+    assert run.challenger is not None and run.model is run.challenger
+    assert run.holdout is not None
+    gini = {label: metrics["spend_normalized_gini"] for label, metrics in run.holdout.metrics.items()}
+    assert gini[NEW_MODEL] > gini[CHAMPION]
+    assert (run.scores["model_version"] == run.challenger.model_version).all()
+
+
+def test_a_champion_for_another_horizon_sits_out(
+    history: SyntheticCustomers, fast_churn_config: ChurnTrainConfig
+) -> None:
+    other = run_rate_model("churn", 30, snapshot_rows(history.features, history.scoring_date))
+    run = fit_and_score_churn(
+        history.features,
+        history.orders,
+        history.scoring_date,
+        ChurnConfig(train=fast_churn_config),
+        champion=other,
+    )
+    assert run.decision is not None and run.decision.promote
+    assert "another task or horizon" in run.decision.reason
+    assert run.holdout is not None and CHAMPION not in run.holdout.predictions
+    assert np.isfinite(run.holdout.metrics[NEW_MODEL]["churn_log_loss"])
