@@ -3,12 +3,16 @@
 The warehouse is built once per module the way the pipeline does it: the marts, then the KPI marts with their
 data and unit tests, then the ML step's score tables (two scoring dates for most customers, none for one), then customer_360. The tests
 assert properties of the real output: segments partition the customers, shares sum to 1, R = N x L x V,
-cohorts start whole, retention flows balance and customer_360 has one row per customer.
+cohorts start whole, retention flows balance and customer_360 has one row per customer, with its predictive
+profile (ml.customer_btyd is left out, as in a warehouse the ML step has not yet written it to; one test adds it
+to a copy).
 """
 
 from __future__ import annotations
 
-from datetime import date
+import math
+import shutil
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -242,3 +246,78 @@ def test_customer_360_has_one_row_per_customer_with_latest_scores(warehouse: Pat
     assert unscored[:3] == (None, None, None)
     assert {r[:3] for r in scored} == {(SCORING_DATE, "v2", SCORING_DATE)}
     assert all(r[3] and r[4] and r[5] for r in rows)  # every fixture customer has ordered in the window
+
+
+def test_customer_360_profile_comes_from_the_scoring_dates_order_history(warehouse: Path) -> None:
+    features = {
+        customer_id: (frequency, recency_days, gap, monetary_total, order_value)
+        for customer_id, frequency, recency_days, gap, monetary_total, order_value in query(
+            warehouse,
+            """
+            select customer_id, frequency, recency_days, mean_days_between_orders, monetary_total, avg_order_value
+            from marts.customer_features where snapshot_date = ?
+            """,
+            [SCORING_DATE],
+        )
+    }
+    rows = query(
+        warehouse,
+        """
+        select customer_id, historic_value, average_order_value, average_days_between_orders,
+            expected_next_order_date, next_order_overdue, churn_probability, predicted_revenue, value_at_risk,
+            expected_orders, btyd_scoring_date
+        from bi.customer_360 order by customer_id
+        """,
+    )
+    assert len(rows) == len(features) == 4
+    for customer_id, historic, order_value, gap, next_order, overdue, *scores in rows:
+        frequency, recency_days, feature_gap, monetary_total, feature_order_value = features[customer_id]
+        churn, predicted, at_risk, *btyd = scores
+        assert historic == round(Decimal(monetary_total), 2)
+        assert order_value == round(Decimal(feature_order_value), 2)
+        assert gap == feature_gap
+        if frequency >= 2:
+            last_order = SCORING_DATE - timedelta(days=recency_days)
+            assert next_order == last_order + timedelta(days=math.floor(gap + 0.5))
+            assert overdue == (next_order < SCORING_DATE)
+        else:
+            assert next_order is None and overdue is None
+        assert at_risk == (churn * predicted if churn is not None and predicted is not None else None)
+        # no ml.customer_btyd in this warehouse: customer_360 still builds, with nulls there
+        assert btyd == [None, None]
+    assert sum(r[8] is not None for r in rows) == 3  # the first customer has no scores
+
+
+def test_customer_360_takes_expected_orders_once_the_btyd_scores_exist(
+    dbt: Dbt, warehouse: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "warehouse.duckdb"
+    # dbt, in this process, may still hold the file open, its last writes in the WAL
+    query(warehouse, "checkpoint")
+    shutil.copy(warehouse, copy)
+    customers = [c for (c,) in query(copy, "select customer_id from bi.customer_360 order by 1")]
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(
+            """
+            create table ml.customer_btyd (
+                customer_id varchar, scoring_date date, horizon_days bigint, p_alive double, expected_orders double,
+                expected_order_value double, expected_revenue double, p_no_order double, model_version varchar
+            )
+            """
+        )
+        for scoring_date, expected_orders in [(EARLIER_SCORING_DATE, 9.0), (SCORING_DATE, 1.5)]:
+            con.execute(
+                "insert into ml.customer_btyd values (?, ?, 365, 0.8, ?, 50.0, ?, 0.3, 'btyd-v1')",
+                [customers[0], scoring_date, expected_orders, 50.0 * expected_orders],
+            )
+    finally:
+        con.close()
+    dbt(copy, "build", "--select", "customer_360")
+    rows = query(
+        copy, "select customer_id, btyd_scoring_date, btyd_horizon_days, expected_orders from bi.customer_360"
+    )
+    assert sorted(rows, key=lambda r: r[0]) == [
+        (customers[0], SCORING_DATE, 365, 1.5),
+        *((c, None, None, None) for c in customers[1:]),
+    ]

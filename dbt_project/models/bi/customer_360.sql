@@ -4,7 +4,9 @@
 -- customer's lifecycle segment, RFM scores and ABC/XYZ class at the scoring date, and each model's latest
 -- scores at or before the scoring date (a model that could not score this date leaves its previous
 -- scores, dated by their scoring-date column). A customer without a segment, class or score (no orders
--- in the window, not scored) keeps nulls there.
+-- in the window, not scored) keeps nulls there. The predictive profile BI tools show beside them: order
+-- history at the scoring date (customer_features), a heuristic next order date, the BTYD expected orders
+-- (ml.customer_btyd, nulls until the ML step writes it) and the value at risk.
 
 with
 
@@ -38,6 +40,36 @@ abc_xyz as (
 
 ),
 
+order_history as (
+
+    -- orders before the scoring date, the window the segments and scores see
+    select
+        customer_id,
+        frequency,
+        monetary_total,
+        avg_order_value,
+        mean_days_between_orders,
+        -- the calendar day of the last order (recency_days counts the days from it to the snapshot)
+        snapshot_date - cast(recency_days as integer) as last_order_date
+    from {{ ref('customer_features') }}
+    where snapshot_date = {{ scoring_date() }}
+
+),
+
+next_order as (
+
+    -- a simple heuristic, not a model: the last order plus the customer's mean gap between orders, to the
+    -- nearest day (halves up: floor(x + 0.5) rounds alike in DuckDB and PostgreSQL)
+    select
+        customer_id,
+        case
+            when frequency >= 2
+                then last_order_date + cast(floor(mean_days_between_orders + 0.5) as integer)
+        end as expected_next_order_date
+    from order_history
+
+),
+
 churn_scores as (
 
     select
@@ -60,6 +92,14 @@ clv_scores as (
     select customer_id, scoring_date, horizon_days, predicted_revenue, clv_decile, model_version
     from {{ source('ml', 'customer_clv') }}
     where scoring_date = ({{ latest_scoring_date(source('ml', 'customer_clv')) }})
+
+),
+
+btyd_scores as (
+
+    select customer_id, scoring_date, horizon_days, expected_orders, model_version
+    from {{ ml_scores_or_empty('customer_btyd') }}
+    where scoring_date = ({{ latest_scoring_date(ml_scores_or_empty('customer_btyd')) }})
 
 ),
 
@@ -118,7 +158,23 @@ final as (
         cast(clv_scores.horizon_days as bigint) as clv_horizon_days,
         cast(clv_scores.predicted_revenue as float8) as predicted_revenue,
         cast(clv_scores.clv_decile as bigint) as clv_decile,
-        cast(clv_scores.model_version as varchar) as clv_model_version
+        cast(clv_scores.model_version as varchar) as clv_model_version,
+
+        -- BTYD model, latest scoring date
+        cast(btyd_scores.scoring_date as date) as btyd_scoring_date,
+        cast(btyd_scores.horizon_days as bigint) as btyd_horizon_days,
+        cast(btyd_scores.expected_orders as float8) as expected_orders,
+        cast(btyd_scores.model_version as varchar) as btyd_model_version,
+
+        -- order history before the scoring date, in the order currency and days
+        {{ money('order_history.monetary_total') }} as historic_value,
+        {{ money('order_history.avg_order_value') }} as average_order_value,
+        cast(order_history.mean_days_between_orders as float8) as average_days_between_orders,
+        next_order.expected_next_order_date,
+        next_order.expected_next_order_date < {{ scoring_date() }} as next_order_overdue,
+
+        -- revenue the churn model expects to lose: null unless both models scored the customer
+        cast(churn_scores.churn_probability * clv_scores.predicted_revenue as float8) as value_at_risk
 
     from customers
     left join lifecycle
@@ -131,6 +187,12 @@ final as (
         on customers.customer_id = churn_scores.customer_id
     left join clv_scores
         on customers.customer_id = clv_scores.customer_id
+    left join btyd_scores
+        on customers.customer_id = btyd_scores.customer_id
+    left join order_history
+        on customers.customer_id = order_history.customer_id
+    left join next_order
+        on customers.customer_id = next_order.customer_id
 
 )
 
