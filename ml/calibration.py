@@ -170,6 +170,43 @@ def fit_calibrator(
     return _fit_platt(raw, outcome, n_positive)
 
 
+def cross_checked_calibrator(
+    predicted: ArrayLike,
+    actual: ArrayLike,
+    fold: ArrayLike,
+    method: Literal["auto", "platt", "isotonic"] = "auto",
+) -> tuple[Calibrator, str]:
+    """A calibrator fitted on all held-out rows, but only if calibrating helps rows it did not see: with
+    `fold` (booleans splitting the rows in two, e.g. by customer), a calibrator fitted on each half must
+    lower the log loss of the other half; otherwise the identity. Returns it and the reason in words.
+
+    Why the check: a booster trained with log loss is often calibrated already, and on a holdout one
+    snapshot earlier than the scoring date a fitted curve can learn that snapshot's noise instead (on
+    the CDNOW sample, Platt raised the scoring holdout's log loss from 0.366 to 0.369 and its expected
+    calibration error from 0.022 to 0.033).
+    """
+    raw, outcome = _predictions_and_outcomes(predicted, actual)
+    halves = np.asarray(fold, dtype=bool)
+    if halves.shape != raw.shape:
+        raise ValueError(f"fold must have one value per row ({raw.size}), got shape {halves.shape}")
+    gains = []
+    for fitted_on in (halves, ~halves):
+        candidate = fit_calibrator(raw[fitted_on], outcome[fitted_on], method)
+        other = ~fitted_on
+        if candidate.method == "identity" or not other.any():
+            return Calibrator(n_rows=int(raw.size)), "kept raw: too few held-out rows to calibrate"
+        gains.append(
+            log_loss(outcome[other], raw[other]) - log_loss(outcome[other], candidate.apply(raw[other]))
+        )
+    if min(gains) <= 0:
+        return Calibrator(n_rows=int(raw.size)), (
+            "kept raw: calibrating did not lower the log loss of the half it was not fitted on "
+            f"(changes {', '.join(f'{-gain:+.4f}' for gain in gains)})"
+        )
+    calibrator = fit_calibrator(raw, outcome, method)
+    return calibrator, f"{calibrator.method}: lowered the other half's log loss by {min(gains):.4f} or more"
+
+
 @dataclass(frozen=True)
 class ReliabilityReport:
     """How well probabilities match observed rates on `n` rows.

@@ -22,8 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +37,7 @@ from ml.baseline import RunRateModel
 from ml.btyd import BgNbdParameters, BtydConfig, BtydFit, BtydModel, GammaGammaParameters
 from ml.evaluate import log_loss, normalized_gini, roc_auc, total_spend_error
 from ml.features import KEY_COLUMNS, normalize_keys, require_columns
+from ml.files import write_atomically
 from ml.labels import CHURN_LABEL, CLV_LABEL
 from ml.model import ModelKind, ScoringModel, Task
 from ml.train import BoostingConfig, ChurnTrainConfig, ClvTrainConfig, TrainedModel
@@ -82,7 +81,7 @@ def save_model(model: ScoringModel, directory: Path, attachments: Mapping[str, A
         "attachments": dict(attachments or {}),
     }
     path = Path(directory) / f"{model.model_version}.json"
-    _write_atomically(path, json.dumps(document, indent=1, sort_keys=True))
+    write_atomically(path, json.dumps(document, indent=1, sort_keys=True))
     return path
 
 
@@ -210,27 +209,6 @@ def _read_document(path: Path) -> dict[str, Any]:
     if document.get("format") != STORE_FORMAT:
         raise ValueError(f"{path}: model store format {document.get('format')!r}, expected {STORE_FORMAT}")
     return document
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, then rename it over `path`: a
-    rename within one directory is atomic, so readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # makes the rename itself survive a power cut
-    finally:
-        os.close(directory)
 
 
 # --- Holdout metrics and the promotion rule ----------------------------------------------------------

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +32,7 @@ from ml.evaluate import (
     top_share_of_actual,
     total_spend_error,
 )
+from ml.files import write_atomically
 from ml.model import Task
 
 # How a metric is rounded and how its difference to a baseline is said:
@@ -775,14 +774,4 @@ def _backtest_html(report: ModelReport) -> str:
 def write_report_html(report: ModelReport, path: Path) -> Path:
     """Write `report_html(report)` to `path` atomically (a new file renamed into place), so a reader sees
     the previous report or the new one, whole. Creates the folder; returns `path`."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(report_html(report))
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomically(Path(path), report_html(report))

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import special
 
 from ml.btyd import BTYD_FEATURES
+from ml.calibration import Calibrator, cross_checked_calibrator
 from ml.evaluate import calibration_summary, normalized_gini, roc_auc, top_decile_lift
 from ml.features import (
     FEATURES,
@@ -131,6 +132,11 @@ class TrainedModel:
     # The early-stopped booster's predictions for the validation rows (customer_id, actual, predicted):
     # held out, so they are what promotion and the report judge the model by. Not stored with the model.
     validation: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
+    # Churn only: the monotone map from the booster's probability to the one scored
+    # (`ml.calibration.cross_checked_calibrator`, fitted on the validation snapshot; identity when
+    # calibrating did not help), as `Calibrator.to_dict`.
+    calibration: Mapping[str, Any] | None = None
+    calibration_note: str = ""
 
     @property
     def kind(self) -> ModelKind:
@@ -154,7 +160,10 @@ class TrainedModel:
         raw = self.booster.predict(
             self.model_input(frame), raw_score=True, num_threads=self.config.num_threads
         )
-        return _inverse_link(self.task, np.asarray(raw) + self.offset(frame))
+        prediction = _inverse_link(self.task, np.asarray(raw) + self.offset(frame))
+        if self.calibration is None:
+            return prediction
+        return Calibrator.from_dict(self.calibration).apply(prediction)
 
 
 def model_input(
@@ -434,6 +443,15 @@ def _train(
     )
     validation_prediction = _inverse_link(task, np.asarray(validation_raw) + offset[is_validation])
     metrics, notes = validation_metrics(target[is_validation], validation_prediction)
+    calibration, calibration_note = None, ""
+    if task == "churn":
+        fold = (
+            pd.util.hash_pandas_object(labelled.loc[is_validation, "customer_id"], index=False).to_numpy() % 2
+        )
+        calibrator, calibration_note = cross_checked_calibrator(
+            validation_prediction, target[is_validation], fold == 0
+        )
+        calibration = calibrator.to_dict()
     booster = lgb.train(
         params, lgb.Dataset(inputs, target, init_score=offset), num_boost_round=best_iteration
     )
@@ -464,6 +482,8 @@ def _train(
         config=config,
         baseline=baseline,
         offset_fill=offset_fill,
+        calibration=calibration,
+        calibration_note=calibration_note,
         validation=pd.DataFrame(
             {
                 "customer_id": labelled.loc[is_validation, "customer_id"].to_numpy(),

@@ -271,9 +271,36 @@ class ClvModel(_Section):
     horizon_days: PositiveDays = 365
 
 
+class Promotion(_Section):
+    """When a newly trained model replaces the champion (docs/models.md): churn log loss lower by the
+    relative `log_loss_margin`; CLV normalized Gini higher by `gini_margin`, with |total spend error| no
+    worse than the champion's + `spend_error_tolerance`."""
+
+    log_loss_margin: Annotated[float, Field(ge=0, lt=1)] = 0.01
+    gini_margin: Annotated[float, Field(ge=0, le=1)] = 0.01
+    spend_error_tolerance: Annotated[float, Field(ge=0)] = 0.05
+
+
+class Drift(_Section):
+    """Population stability index of every model input and of the scores against the scoring model's
+    training data: at `warn_at` the drift check warns; at `block_at`, when set, the new scores are not
+    written and the previous scoring dates' stay (docs/models.md says why blocking is opt-in)."""
+
+    warn_at: Annotated[float, Field(gt=0)] = 0.1
+    block_at: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Drift:
+        if self.block_at is not None and not self.warn_at < self.block_at:
+            raise ValueError(f"need warn_at ({self.warn_at}) < block_at ({self.block_at})")
+        return self
+
+
 class Models(_Section):
     churn: ChurnModel = ChurnModel()
     clv: ClvModel = ClvModel()
+    promotion: Promotion = Promotion()
+    drift: Drift = Drift()
 
 
 class Lifecycle(_Section):

@@ -28,8 +28,8 @@ CLV_SCORE_COLUMNS = [
     "predicted_revenue",
     "clv_decile",
     "model_version",
-    *REASON_COLUMNS,
 ]
+CLV_RESULT_COLUMNS = [*CLV_SCORE_COLUMNS, *REASON_COLUMNS]
 
 
 def assert_equal_sized_deciles_highest_first(scores: pd.DataFrame) -> None:

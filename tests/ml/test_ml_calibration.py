@@ -16,11 +16,12 @@ from ml.calibration import (
     CALIBRATION_MIN_ROWS,
     ISOTONIC_MIN_ROWS,
     Calibrator,
+    cross_checked_calibrator,
     fit_calibrator,
     reliability,
     value_at_risk,
 )
-from ml.evaluate import roc_auc
+from ml.evaluate import log_loss, roc_auc
 
 Distortion = Callable[[np.ndarray], np.ndarray]
 
@@ -201,3 +202,18 @@ def test_value_at_risk_is_probability_times_value() -> None:
     for bad_value in (-1.0, np.inf, np.nan):
         with pytest.raises(ValueError, match="finite and >= 0"):
             value_at_risk([0.5], [bad_value])
+
+
+def test_cross_checked_calibration_is_used_only_where_it_helps_unseen_rows(rng: np.random.Generator) -> None:
+    fold = rng.uniform(size=6000) < 0.5
+    raw, churned = held_out(rng, 6000, temperature)
+    calibrator, reason = cross_checked_calibrator(raw, churned, fold)
+    assert calibrator.method != "identity", reason
+    assert log_loss(churned, calibrator.apply(raw)) < log_loss(churned, raw)
+    # Probabilities that already mean what they say: no fitted curve beats them on the other half.
+    truthful, outcome = held_out(rng, 600, lambda p: p)
+    kept, why = cross_checked_calibrator(truthful, outcome, rng.uniform(size=600) < 0.5, "isotonic")
+    assert kept.method == "identity"
+    assert why.startswith("kept raw")
+    with pytest.raises(ValueError, match="one value per row"):
+        cross_checked_calibrator(raw, churned, fold[:10])

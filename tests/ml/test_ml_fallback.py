@@ -17,7 +17,7 @@ from ml.synthetic import SyntheticCustomers, make_customer_frames
 from ml.train import ChurnTrainConfig, ClvTrainConfig, lightgbm_blocker
 from tests.ml.score_contracts import (
     CHURN_RESULT_COLUMNS,
-    CLV_SCORE_COLUMNS,
+    CLV_RESULT_COLUMNS,
     assert_equal_sized_deciles_highest_first,
 )
 
@@ -120,7 +120,7 @@ def test_nine_months_of_history_and_a_273_day_clv_horizon_score_every_customer_b
     assert result.fallback_reason == reason
     assert result.metrics["model_kind"] == "btyd"
     scores = result.scores
-    assert list(scores.columns) == CLV_SCORE_COLUMNS
+    assert list(scores.columns) == CLV_RESULT_COLUMNS
     assert scores["customer_id"].tolist() == at_scoring["customer_id"].tolist()
     assert scores["model_version"].str.match(r"^clv-btyd-[0-9a-f]{12}$").all()
     expected = btyd_model("clv", 273, fit_btyd(at_scoring)).predict(at_scoring)
@@ -147,7 +147,7 @@ def test_without_repeat_customers_the_run_rate_model_scores(nine_months: Synthet
     assert result.metrics["fallback_reason"] == result.fallback_reason
     assert result.metrics["n_scored"] == len(at_scoring)
     scores = result.scores
-    assert list(scores.columns) == CLV_SCORE_COLUMNS
+    assert list(scores.columns) == CLV_RESULT_COLUMNS
     assert scores["customer_id"].tolist() == at_scoring["customer_id"].tolist()
     assert (scores["horizon_days"] == 273).all()
     assert scores["model_version"].str.match(r"^clv-runrate-[0-9a-f]{12}$").all()

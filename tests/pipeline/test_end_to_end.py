@@ -89,7 +89,11 @@ def test_run_succeeds_with_every_check_passing(pipeline_run: dg.ExecuteInProcess
     assert pipeline_run.success
     evaluations = pipeline_run.get_asset_check_evaluations()
     assert evaluations, "no asset checks ran"
-    failed = [e.asset_check_key.to_user_string() for e in evaluations if not e.passed]
+    # The drift check may warn: the demo's customer base ages a year between the CLV model's latest
+    # training snapshot and the scoring date (docs/models.md, "Drift"); it never blocks by default.
+    drift = [e for e in evaluations if e.asset_check_key.name == "score_drift"]
+    assert len(drift) == 2 and all(e.passed or e.severity == dg.AssetCheckSeverity.WARN for e in drift)
+    failed = [e.asset_check_key.to_user_string() for e in evaluations if not e.passed and e not in drift]
     assert not failed
     names = {e.asset_check_key.name for e in evaluations}
     assert "great_expectations_dim_customers" in names

@@ -1,22 +1,60 @@
-"""Per-customer churn and lifetime-value scores as of the run's scoring date.
+"""Per-customer churn and lifetime-value scores as of the run's scoring date, and the BTYD baseline.
 
-The assets only move data: features and orders come from the marts, `ml.pipeline` trains and scores
-(falling back to its run-rate model when LightGBM cannot train, and saying why), and the scores go to
-`ml.*` tables with the model version and horizon. A model step never stops the rest of the run: when it
-cannot score at all it writes nothing, keeps the previous scores, and fails its check
-`trained_model_used` with the error, so the warehouse, the other model and the published copy still
-refresh.
+The assets only move data: features and orders come from the marts, `ml.pipeline` trains a challenger,
+measures it against the champion of `ml.model_registry` and the BTYD baseline on the same holdout and
+scores with whichever wins (falling back to BTYD or the run-rate model when LightGBM cannot train, and
+saying why); every trained version is stored under `<data_dir>/models` and registered; the scores go
+to `ml.*` tables with the model version and horizon. Each model's page shows its report (metrics beside
+the baselines, and figures); the same report is published as HTML beside the BI copy. A model step never
+stops the rest of the run: when it cannot score at all, or the drift check blocks, it writes nothing,
+keeps the previous scores, and fails a check saying why, so the warehouse, the other model and the
+published copy still refresh.
 """
 
 import traceback
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from ml.pipeline import ChurnConfig, ClvConfig, ScoringResult, fit_and_score_churn, fit_and_score_clv
-from ml.score import RiskBands
+from ml.backtest import SCORE_COLUMN, backtest
+from ml.btyd import btyd_features, btyd_model, fit_btyd
+from ml.drift import drift_summary
+from ml.explain import ReasonCodePlan
+from ml.model import ScoringModel
+from ml.pipeline import (
+    BTYD_BASELINE,
+    CHAMPION,
+    NEW_MODEL,
+    ChurnConfig,
+    ClvConfig,
+    DriftLimits,
+    Promotion,
+    ScoringResult,
+    fit_and_score_churn,
+    fit_and_score_clv,
+)
+from ml.registry import (
+    current_champion,
+    load_attachments,
+    load_model,
+    new_record,
+    register,
+    save_model,
+)
+from ml.report import (
+    BacktestPoint,
+    ModelEvaluation,
+    build_report,
+    figures_markdown,
+    metrics_markdown,
+    write_report_html,
+)
+from ml.score import RiskBands, scoring_snapshot
 from ml.train import ChurnTrainConfig, ClvTrainConfig
 from orchestration.lib.dbt import mart_asset_key
 from orchestration.lib.deployment import DEPLOYMENT
@@ -32,38 +70,166 @@ ORDERS_SQL = (
     "join marts.dim_customers using (customer_id) where not is_unknown_customer and ordered_at < ?"
 )
 MODEL_CHECK = "trained_model_used"
+DRIFT_CHECK = "score_drift"
 # Model steps hold the warehouse pool, so no other step runs beside them: LightGBM may use both cores.
 LIGHTGBM_THREADS = 2
-_churn = DEPLOYMENT.models.churn
+MODELS_DIR = DEPLOYMENT.paths.data_dir / "models"
+REPORTS_DIR = DEPLOYMENT.paths.data_dir / "serving" / "reports"
+_models = DEPLOYMENT.models
+_PROMOTION = Promotion(**_models.promotion.model_dump())
+_DRIFT = DriftLimits(**_models.drift.model_dump())
+_REASONS = ReasonCodePlan(currency=DEPLOYMENT.currency.default)
 CHURN_CONFIG = ChurnConfig(
-    train=ChurnTrainConfig(num_threads=LIGHTGBM_THREADS, horizon_days=_churn.horizon_days),
-    risk_bands=RiskBands(medium_from=_churn.risk_bands.medium_from, high_from=_churn.risk_bands.high_from),
+    train=ChurnTrainConfig(num_threads=LIGHTGBM_THREADS, horizon_days=_models.churn.horizon_days),
+    risk_bands=RiskBands(**_models.churn.risk_bands.model_dump()),
+    reason_codes=_REASONS,
+    promotion=_PROMOTION,
+    drift=_DRIFT,
 )
 CLV_CONFIG = ClvConfig(
-    train=ClvTrainConfig(num_threads=LIGHTGBM_THREADS, horizon_days=DEPLOYMENT.models.clv.horizon_days)
+    train=ClvTrainConfig(num_threads=LIGHTGBM_THREADS, horizon_days=_models.clv.horizon_days),
+    reason_codes=_REASONS,
+    promotion=_PROMOTION,
+    drift=_DRIFT,
 )
 _UPSTREAM = [mart_asset_key(m) for m in ("customer_features", "fct_orders", "dim_customers")]
 
-FitAndScore = Callable[[pd.DataFrame, pd.DataFrame, pd.Timestamp], ScoringResult]
+FitAndScore = Callable[
+    [pd.DataFrame, pd.DataFrame, pd.Timestamp, ScoringModel | None, Mapping[str, Any] | None], ScoringResult
+]
 
 
-def _model_check(task: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        MODEL_CHECK,
-        asset=dg.AssetKey(["ml", task]),
-        description="Passes when LightGBM scored; warns when the run-rate fallback scored (with why "
-        "LightGBM could not train); errors when nothing could be scored (with the error).",
+def _checks(task: str) -> list[dg.AssetCheckSpec]:
+    asset = dg.AssetKey(["ml", task])
+    return [
+        dg.AssetCheckSpec(
+            MODEL_CHECK,
+            asset=asset,
+            description="Passes when LightGBM scored; warns when a fallback scored (the BTYD baseline, or "
+            "the run-rate model), with why LightGBM could not train; errors when nothing could be scored.",
+        ),
+        dg.AssetCheckSpec(
+            DRIFT_CHECK,
+            asset=asset,
+            description="Population stability index of every model input and of the scores against the "
+            "scoring model's latest training snapshot: warns from models.drift.warn_at; from "
+            "models.drift.block_at (when set) errors and keeps the new scores out.",
+        ),
+    ]
+
+
+def _champion(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, task: str
+) -> tuple[ScoringModel | None, Mapping[str, Any] | None]:
+    """The registry's champion for `task` and its drift profile; none when there is none yet or its
+    stored file cannot be read (the new model then competes with no one, and the log says why)."""
+    with warehouse.connect(read_only=True) as con:
+        record = current_champion(con, task)  # type: ignore[arg-type]
+    if record is None:
+        return None, None
+    try:
+        path = Path(record.model_path)
+        return load_model(path), load_attachments(path).get("drift_profile")
+    except (OSError, ValueError, KeyError) as error:
+        context.log.warning(f"champion {record.model_version} unreadable at {record.model_path}: {error}")
+        return None, None
+
+
+def _register(warehouse: WarehouseResource, result: ScoringResult, scoring_date: date) -> dict[str, Any]:
+    """Store the run's new model and record it with the decision; metadata saying what happened."""
+    new, decision, holdout = result.challenger, result.decision, result.holdout
+    if new is None or decision is None or holdout is None:
+        return {}
+    path = save_model(new, MODELS_DIR, attachments={"drift_profile": result.profile})
+    record = new_record(
+        new,
+        path,
+        decision,
+        scoring_date=scoring_date,
+        trained_at=datetime.now(UTC).replace(tzinfo=None),
+        challenger_metrics=holdout.metrics[NEW_MODEL],
+        champion_metrics=holdout.metrics.get(CHAMPION),
+        baseline_metrics=holdout.metrics[BTYD_BASELINE],
     )
+    with warehouse.connect() as con:
+        stored = register(con, record)
+    return {"new_model_version": new.model_version, "promotion": stored.decision_reason}
 
 
-def _scored(table: str, result: ScoringResult, scoring_date: date) -> dg.MaterializeResult:
+def _backtest(
+    warehouse: WarehouseResource, table: str, result: ScoringResult, orders: pd.DataFrame, scoring_date: date
+) -> tuple[BacktestPoint, ...]:
+    """The published scores of earlier scoring dates whose horizon has ended, graded against what then
+    happened, beside the BTYD baseline when it was scored for the same horizon (`ml.backtest`)."""
+    task, horizon = result.model.task, result.model.horizon_days
+    column = SCORE_COLUMN[task]
+    past = (
+        f"select customer_id, scoring_date, {column} from {table} where horizon_days = ? and scoring_date < ?"
+    )
+    btyd = "p_no_order" if task == "churn" else "expected_revenue"
+    baseline = (
+        f"select customer_id, scoring_date, {btyd} as {column} from ml.customer_btyd "
+        "where horizon_days = ? and scoring_date < ?"
+    )
+    with warehouse.connect(read_only=True) as con:
+        tables = {
+            row[0]
+            for row in con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
+        }
+        if table not in tables:
+            return ()
+        scores = con.execute(past, [horizon, scoring_date]).df()
+        baselines = (
+            {BTYD_BASELINE: con.execute(baseline, [horizon, scoring_date]).df()}
+            if "ml.customer_btyd" in tables
+            else {}
+        )
+    return backtest(task, scores, orders, pd.Timestamp(scoring_date), horizon, baselines)
+
+
+def _report(
+    result: ScoringResult, scoring_date: date, table: str, points: tuple[BacktestPoint, ...]
+) -> dict[str, dg.MetadataValue]:
+    """The model report as asset metadata (metrics table, figures) and as HTML beside the BI copy."""
+    new, holdout = result.challenger, result.holdout
+    if new is None or holdout is None:
+        return {}
+    score_column = "churn_probability" if new.task == "churn" else "predicted_revenue"
+    importance = dict(zip(new.booster.feature_name(), new.booster.feature_importance("gain"), strict=True))
+    evaluation = ModelEvaluation(
+        task=new.task,
+        model_version=new.model_version,
+        model_label=NEW_MODEL,
+        horizon_days=new.horizon_days,
+        evaluated_on=holdout.evaluated_on.date(),
+        actual=holdout.actual,
+        predicted=holdout.predictions[NEW_MODEL],
+        baselines={k: v for k, v in holdout.predictions.items() if k != NEW_MODEL},
+        feature_importance={k: float(v) for k, v in importance.items()},
+        scores=result.scores[score_column].to_numpy(dtype="float64"),
+        scoring_date=scoring_date,
+        currency=DEPLOYMENT.currency.default,
+    )
+    report = build_report(evaluation, points)
+    html = write_report_html(report, REPORTS_DIR / f"{table.split('.')[-1]}.html")
+    return {
+        "report_metrics": dg.MetadataValue.md(metrics_markdown(report)),
+        "report_figures": dg.MetadataValue.md(figures_markdown(report)),
+        "report_html": dg.MetadataValue.path(str(html)),
+    }
+
+
+def _scored(
+    table: str, result: ScoringResult, scoring_date: date, extra: Mapping[str, Any], blocked: bool
+) -> dg.MaterializeResult:
     metrics = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()}
     trained = result.model_kind == "lightgbm"
     why = result.fallback_reason or ""
+    drift = drift_summary(result.drift) if result.drift is not None else None
     return dg.MaterializeResult(
         metadata={
             "scoring_date": str(scoring_date),
-            "rows": len(result.scores),
+            "rows": 0 if blocked else len(result.scores),
             "model": result.model_kind,
             **({"why_not_lightgbm": why} if not trained else {}),
             **{
@@ -71,6 +237,7 @@ def _scored(table: str, result: ScoringResult, scoring_date: date) -> dg.Materia
                 for k, v in metrics.items()
                 if isinstance(v, int | float | str) and k not in ("model_kind", "fallback_reason")
             },
+            **extra,
         },
         check_results=[
             dg.AssetCheckResult(
@@ -78,8 +245,39 @@ def _scored(table: str, result: ScoringResult, scoring_date: date) -> dg.Materia
                 passed=trained,
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={"model": result.model_kind, **({"why": why} if why else {}), "table": table},
-            )
+            ),
+            _drift_check(result, drift, blocked),
         ],
+    )
+
+
+def _drift_check(
+    result: ScoringResult, drift: Mapping[str, Any] | None, blocked: bool
+) -> dg.AssetCheckResult:
+    if drift is None or result.drift is None:
+        return dg.AssetCheckResult(
+            check_name=DRIFT_CHECK,
+            passed=True,
+            metadata={"note": "no drift profile: the scoring model is a fallback or was not stored with one"},
+        )
+    worst = result.drift.sort_values("psi", ascending=False).head(10)
+    table = "\n".join(
+        ["| column | PSI | status |", "|---|---|---|"]
+        + [f"| {r.column} | {r.psi:.3f} | {r.status} |" for r in worst.itertuples()]
+    )
+    return dg.AssetCheckResult(
+        check_name=DRIFT_CHECK,
+        passed=drift["drift_status"] == "ok",
+        severity=dg.AssetCheckSeverity.ERROR if blocked else dg.AssetCheckSeverity.WARN,
+        metadata={
+            **drift,
+            "largest_shifts": dg.MetadataValue.md(table),
+            **(
+                {"kept": "the previous scoring dates' scores: the new ones were not written"}
+                if blocked
+                else {}
+            ),
+        },
     )
 
 
@@ -90,8 +288,10 @@ def _fit_score_and_store(
     warehouse: WarehouseResource,
     scoring: ScoringResource,
 ) -> dg.MaterializeResult:
-    """Both models move data the same way: marts in, the scoring date's rows replaced in `table` out."""
+    """Both models move data the same way: marts and the champion in, the scoring date's rows replaced
+    in `table`, the new version registered and its report out."""
     scoring_date = scoring.resolve(warehouse)
+    task = "churn" if "churn" in table else "clv"
     try:
         features = warehouse.read_frame(FEATURES_SQL, [scoring_date])
         if not (pd.to_datetime(features["snapshot_date"]) == pd.Timestamp(scoring_date)).any():
@@ -100,7 +300,10 @@ def _fit_score_and_store(
                 "the warehouse with the same scoring date first"
             )
         orders = warehouse.read_frame(ORDERS_SQL, [scoring_date])
-        result = fit_and_score(features, orders, pd.Timestamp(scoring_date))
+        champion, champion_profile = _champion(context, warehouse, task)
+        result = fit_and_score(features, orders, pd.Timestamp(scoring_date), champion, champion_profile)
+        points = _backtest(warehouse, table, result, orders, scoring_date)
+        extra = {**_register(warehouse, result, scoring_date), **_report(result, scoring_date, table, points)}
     except Exception as error:  # a model must never keep the warehouse and the other model from publishing
         context.log.error(f"{table}: no scores for {scoring_date}:\n{traceback.format_exc()}")
         message = f"{type(error).__name__}: {error}"
@@ -112,14 +315,18 @@ def _fit_score_and_store(
                     passed=False,
                     severity=dg.AssetCheckSeverity.ERROR,
                     metadata={"error": message, "kept": "the previous scoring dates' scores"},
-                )
+                ),
+                dg.AssetCheckResult(check_name=DRIFT_CHECK, passed=True, metadata={"note": "nothing scored"}),
             ],
         )
-    if len(result.scores):
+    blocked = bool(result.drift is not None and (result.drift["status"] == "block").any())
+    if blocked:
+        context.log.error(f"{table}: drift above models.drift.block_at; the new scores were not written")
+    elif len(result.scores):
         warehouse.replace_snapshot(table, result.scores, "scoring_date")
     else:
         context.log.warning(f"{table}: nothing to score for {scoring_date}: {result.fallback_reason}")
-    return _scored(table, result, scoring_date)
+    return _scored(table, result, scoring_date, extra, blocked)
 
 
 def _description(what: str, horizon_days: int) -> str:
@@ -139,7 +346,7 @@ def _description(what: str, horizon_days: int) -> str:
     kinds={"lightgbm", "duckdb"},
     deps=_UPSTREAM,
     pool=WAREHOUSE_POOL,
-    check_specs=[_model_check("customer_churn_scores")],
+    check_specs=_checks("customer_churn_scores"),
 )
 def customer_churn_scores(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, scoring: ScoringResource
@@ -147,7 +354,9 @@ def customer_churn_scores(
     return _fit_score_and_store(
         context,
         "ml.customer_churn_scores",
-        lambda features, orders, at: fit_and_score_churn(features, orders, at, CHURN_CONFIG),
+        lambda features, orders, at, champion, profile: fit_and_score_churn(
+            features, orders, at, CHURN_CONFIG, champion, profile
+        ),
         warehouse,
         scoring,
     )
@@ -164,7 +373,7 @@ def customer_churn_scores(
     kinds={"lightgbm", "duckdb"},
     deps=_UPSTREAM,
     pool=WAREHOUSE_POOL,
-    check_specs=[_model_check("customer_clv")],
+    check_specs=_checks("customer_clv"),
 )
 def customer_clv(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, scoring: ScoringResource
@@ -172,10 +381,91 @@ def customer_clv(
     return _fit_score_and_store(
         context,
         "ml.customer_clv",
-        lambda features, orders, at: fit_and_score_clv(features, orders, at, CLV_CONFIG),
+        lambda features, orders, at, champion, profile: fit_and_score_clv(
+            features, orders, at, CLV_CONFIG, champion, profile
+        ),
         warehouse,
         scoring,
     )
 
 
-ml_assets = [customer_churn_scores, customer_clv]
+BTYD_CHECK = "btyd_fitted"
+_BTYD_COLUMNS = {
+    "btyd_p_alive": "p_alive",
+    "btyd_expected_orders": "expected_orders",
+    "btyd_expected_order_value": "expected_order_value",
+    "btyd_expected_revenue": "expected_revenue",
+    "btyd_p_no_order": "p_no_order",
+}
+
+
+@dg.asset(
+    key=["ml", "customer_btyd"],
+    description=(
+        "The BTYD baseline (BG/NBD + Gamma-Gamma, ml.btyd) fitted on the customers at the scoring date: "
+        "probability each is still active, expected orders, order value and revenue, and the probability "
+        f"of no order, over the {CLV_CONFIG.train.horizon_days} days after the scoring date "
+        "(models.clv.horizon_days); one row per customer per scoring date."
+    ),
+    group_name="ml",
+    owners=["team:data-science"],
+    kinds={"python", "duckdb"},
+    deps=_UPSTREAM,
+    pool=WAREHOUSE_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            BTYD_CHECK,
+            asset=dg.AssetKey(["ml", "customer_btyd"]),
+            description="Passes when BG/NBD and Gamma-Gamma were fitted; warns (and keeps the previous "
+            "scoring dates' rows) when the history has too few repeat customers, saying how many.",
+        )
+    ],
+)
+def customer_btyd(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, scoring: ScoringResource
+) -> dg.MaterializeResult:
+    scoring_date = scoring.resolve(warehouse)
+    horizon = CLV_CONFIG.train.horizon_days
+    try:
+        features = warehouse.read_frame(FEATURES_SQL, [scoring_date])
+        at_scoring = scoring_snapshot(features, pd.Timestamp(scoring_date))
+        fit = fit_btyd(at_scoring)
+    except Exception as error:  # like the models: the baseline never stops the rest from publishing
+        context.log.warning(f"ml.customer_btyd: no BTYD fit for {scoring_date}: {error}")
+        return dg.MaterializeResult(
+            metadata={
+                "scoring_date": str(scoring_date),
+                "rows": 0,
+                "error": f"{type(error).__name__}: {error}",
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=BTYD_CHECK,
+                    passed=False,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"why": str(error), "kept": "the previous scoring dates' rows"},
+                )
+            ],
+        )
+    predictions = btyd_features(fit, at_scoring, horizon).rename(columns=_BTYD_COLUMNS)
+    rows = predictions.rename(columns={"snapshot_date": "scoring_date"}).assign(
+        scoring_date=pd.Timestamp(scoring_date).date(),
+        horizon_days=horizon,
+        model_version=btyd_model("clv", horizon, fit).model_version,
+    )
+    warehouse.replace_snapshot("ml.customer_btyd", rows, "scoring_date")
+    parameters = {**asdict(fit.bgnbd), **{f"gg_{k}": v for k, v in asdict(fit.gamma_gamma).items()}}
+    return dg.MaterializeResult(
+        metadata={
+            "scoring_date": str(scoring_date),
+            "rows": len(rows),
+            "customers_fitted": fit.n_customers,
+            "repeat_customers": fit.n_repeat_customers,
+            **{k: round(float(v), 4) for k, v in parameters.items()},
+            "expected_revenue_total": round(float(rows["expected_revenue"].sum()), 2),
+        },
+        check_results=[dg.AssetCheckResult(check_name=BTYD_CHECK, passed=True)],
+    )
+
+
+ml_assets = [customer_churn_scores, customer_clv, customer_btyd]
