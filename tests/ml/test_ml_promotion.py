@@ -17,8 +17,11 @@ from ml.pipeline import (
     NEW_MODEL,
     ChurnConfig,
     ClvConfig,
+    DriftLimits,
+    drift_profile,
     fit_and_score_churn,
     fit_and_score_clv,
+    with_btyd_features,
 )
 from ml.registry import load_model, save_model
 from ml.score import snapshot_rows
@@ -98,3 +101,40 @@ def test_a_champion_for_another_horizon_sits_out(
     assert "another task or horizon" in run.decision.reason
     assert run.holdout is not None and CHAMPION not in run.holdout.predictions
     assert np.isfinite(run.holdout.metrics[NEW_MODEL]["churn_log_loss"])
+
+
+def test_drift_is_measured_against_the_scoring_models_training_snapshot(
+    history: SyntheticCustomers, fast_churn_config: ChurnTrainConfig, tmp_path: Path
+) -> None:
+    first = fit_and_score_churn(
+        history.features, history.orders, history.scoring_date, ChurnConfig(train=fast_churn_config)
+    )
+    assert first.profile is not None and first.drift is not None
+    assert set(first.drift["column"]) == {*first.model.features, "score"}  # type: ignore[attr-defined]
+    # Never blocks unless asked to: the default has no block_at.
+    assert (first.drift["status"] != "block").all()
+    stored = load_model(save_model(first.model, tmp_path))
+    # The champion's profile, as if its customers had spent ten times as much: every money column moves.
+    shifted = history.features.assign(
+        monetary_total=history.features["monetary_total"] * 10,
+        revenue_365d=history.features["revenue_365d"] * 10,
+    )
+    weak = dataclasses.replace(
+        fast_churn_config, n_estimators=2, learning_rate=0.001, early_stopping_rounds=1
+    )
+    limits = DriftLimits(warn_at=0.1, block_at=0.25)
+    run = fit_and_score_churn(
+        history.features,
+        history.orders,
+        history.scoring_date,
+        ChurnConfig(train=weak, drift=limits),
+        champion=stored,
+        champion_profile=drift_profile(
+            stored, snapshot_rows(with_btyd_features(shifted, 90), history.scoring_date)
+        ),  # type: ignore[arg-type]
+    )
+    assert run.model.model_version == stored.model_version  # the champion scored, against its own profile
+    assert run.drift is not None
+    blocked = set(run.drift.loc[run.drift["status"] == "block", "column"])
+    assert {"monetary_total", "revenue_365d"} <= blocked
+    assert run.drift.set_index("column").loc["frequency", "status"] == "ok"
