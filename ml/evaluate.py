@@ -64,15 +64,10 @@ def top_decile_lift(actual: ArrayLike, score: ArrayLike, fraction: float = 0.1) 
     among the top 10%. Ties at the cut are broken by row order.
     """
     values = np.asarray(actual, dtype="float64")
-    ranking = np.asarray(score, dtype="float64")
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     overall = values.mean()
     if overall == 0:
         raise ValueError("top_decile_lift needs a non-zero mean of actual")
-    n_top = max(1, math.ceil(fraction * values.size))
-    top = np.argsort(-ranking, kind="stable")[:n_top]
-    return float(values[top].mean() / overall)
+    return float(values[_top_rows(score, fraction)].mean() / overall)
 
 
 def calibration_summary(actual: ArrayLike, predicted: ArrayLike, n_bins: int = 10) -> pd.DataFrame:
@@ -168,16 +163,21 @@ def top_share_of_actual(actual: ArrayLike, predicted: ArrayLike, fraction: float
     rows; ties at the cut broken by row order): for spend, how much of the future revenue the
     customers a campaign would pick really bring. Raises ValueError as `total_spend_error` does."""
     values = np.asarray(actual, dtype="float64")
-    ranking = np.asarray(predicted, dtype="float64")
-    _same_length_no_nan(values, ranking)
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    _same_length_no_nan(values, np.asarray(predicted, dtype="float64"))
     total = values.sum()
     if total == 0:
         raise ValueError("top_share_of_actual needs actual values that do not sum to zero")
-    n_top = max(1, math.ceil(fraction * values.size))
-    top = np.argsort(-ranking, kind="stable")[:n_top]
-    return float(values[top].sum() / total)
+    return float(values[_top_rows(predicted, fraction)].sum() / total)
+
+
+def _top_rows(ranking: ArrayLike, fraction: float) -> np.ndarray:
+    """The indices of the top `fraction` of rows by `ranking`: ceil(fraction x n) of them (at least one;
+    0.1 x 30 is 3, not the 4 that float rounding would give), ties at the cut broken by row order."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    scores = np.asarray(ranking, dtype="float64")
+    n_top = max(1, math.ceil(round(fraction * scores.size, 9)))
+    return np.argsort(-scores, kind="stable")[:n_top]
 
 
 def benchmark_metrics(

@@ -10,6 +10,7 @@ from ml.evaluate import (
     normalized_gini,
     roc_auc,
     top_decile_lift,
+    top_share_of_actual,
 )
 
 
@@ -52,3 +53,11 @@ def test_calibration_summary_bins_cover_all_rows(rng: np.random.Generator) -> No
     assert summary["n"].sum() == 5000
     assert summary["bin"].tolist() == list(range(1, 11))
     assert (summary["mean_actual"] - summary["mean_predicted"]).abs().max() < 0.1
+
+
+def test_the_top_tenth_of_thirty_rows_is_three() -> None:
+    # 0.1 x 30 is 3.0000000000000004 in floating point: the top tenth must still be three rows.
+    actual = np.r_[np.ones(3), np.zeros(27)]
+    score = np.arange(30, 0, -1, dtype="float64")
+    assert top_decile_lift(actual, score) == pytest.approx(1.0 / 0.1)
+    assert top_share_of_actual(actual, score) == 1.0
