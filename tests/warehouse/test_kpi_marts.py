@@ -5,7 +5,8 @@ data and unit tests, then the ML step's score tables (two scoring dates for most
 assert properties of the real output: segments partition the customers, shares sum to 1, R = N x L x V,
 cohorts start whole, retention flows balance and customer_360 has one row per customer, with its predictive
 profile (ml.customer_btyd is left out, as in a warehouse the ML step has not yet written it to; one test adds it
-to a copy).
+to a copy) and the models' reasons (the score tables have the shape of an earlier release, churn reasons without
+contributions and CLV scores without reasons; one test writes the current shape to a copy, as the ML step does).
 """
 
 from __future__ import annotations
@@ -17,13 +18,23 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from dbt_runner import Dbt, customer_of, query
 from raw_fixture import build_raw_warehouse
 
+from orchestration.lib.warehouse import WarehouseResource
+
 SCORING_DATE = date(2024, 6, 16)  # the day after the fixture's last orders export
 EARLIER_SCORING_DATE = date(2024, 6, 1)
+REASON_COLUMNS = [
+    f"{model}_reason_{rank}{suffix}"
+    for model in ("churn", "value")
+    for suffix in ("", "_contribution")
+    for rank in (1, 2, 3)
+]
 
+# Score tables as an earlier release wrote them: churn reasons without their contributions, CLV without reasons.
 ML_TABLES_DDL = """
 create schema ml;
 create table ml.customer_churn_scores (
@@ -248,6 +259,21 @@ def test_customer_360_has_one_row_per_customer_with_latest_scores(warehouse: Pat
     assert all(r[3] and r[4] and r[5] for r in rows)  # every fixture customer has ordered in the window
 
 
+def test_customer_360_builds_from_score_tables_that_predate_the_reason_columns(warehouse: Path) -> None:
+    rows = query(
+        warehouse,
+        f"select churn_probability, {', '.join(REASON_COLUMNS)} from bi.customer_360 order by customer_id",
+    )
+    unscored, *scored = rows
+    assert set(unscored) == {None}
+    for churn_probability, *reasons in scored:
+        churn_reasons, churn_contributions = reasons[0:3], reasons[3:6]
+        assert churn_probability is not None
+        assert churn_reasons == ["recency_days", "frequency", None]  # the table has them
+        assert churn_contributions == [None, None, None]  # it lacks them: nulls, not a failed build
+        assert reasons[6:] == [None] * 6  # no value reasons in the table at all
+
+
 def test_customer_360_profile_comes_from_the_scoring_dates_order_history(warehouse: Path) -> None:
     features = {
         customer_id: (frequency, recency_days, gap, monetary_total, order_value)
@@ -321,3 +347,90 @@ def test_customer_360_takes_expected_orders_once_the_btyd_scores_exist(
         (customers[0], SCORING_DATE, 365, 1.5),
         *((c, None, None, None) for c in customers[1:]),
     ]
+
+
+def test_customer_360_takes_the_reasons_and_contributions_the_ml_step_writes(
+    dbt: Dbt, warehouse: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "warehouse.duckdb"
+    query(warehouse, "checkpoint")
+    shutil.copy(warehouse, copy)
+    scored = [
+        c
+        for (c,) in query(
+            copy,
+            "select customer_id from ml.customer_churn_scores where scoring_date = ? order by 1",
+            [SCORING_DATE],
+        )
+    ]
+    assert len(scored) == 3
+    # per customer: three reasons, one, none (a model without trees scored); churn contributions raise the
+    # risk, value contributions go either way and the wording says which
+    churn_reasons = [
+        [("no order for 186 days", 1.25), ("ordered once", 0.5), ("no web account", 0.125)],
+        [("no order for 90 days", 0.25)],
+        [],
+    ]
+    value_reasons = [
+        [("spent 300 so far (raises expected revenue)", 0.75), ("one order (lowers expected revenue)", -0.5)],
+        [],
+        [("orders every 40 days (raises expected revenue)", 0.0625)],
+    ]
+    # written the way the ML step writes them: replace_snapshot gives the older tables the new columns
+    store = WarehouseResource(path=str(copy))
+    store.replace_snapshot(
+        "ml.customer_churn_scores",
+        scores_with_reasons(
+            scored, churn_reasons, churn_probability=[0.9, 0.5, 0.2], risk_band=["high", "medium", "low"]
+        ),
+        "scoring_date",
+    )
+    store.replace_snapshot(
+        "ml.customer_clv",
+        scores_with_reasons(
+            scored, value_reasons, predicted_revenue=[300.0, 50.0, 80.0], clv_decile=[1, 3, 2]
+        ),
+        "scoring_date",
+    )
+    dbt(copy, "build", "--select", "customer_360")  # with its tests of the reasons
+    rows = query(
+        copy, f"select customer_id, {', '.join(REASON_COLUMNS)} from bi.customer_360 order by customer_id"
+    )
+    unscored, *rest = rows
+    assert set(unscored[1:]) == {None}
+    for (customer_id, *columns), churn, value in zip(rest, churn_reasons, value_reasons, strict=True):
+        assert customer_id in scored
+        assert columns == [*reason_columns(churn), *reason_columns(value)]
+    for _, *columns in rows:
+        for reasons, contributions in (columns[0:3], columns[3:6]), (columns[6:9], columns[9:12]):
+            # a contribution is null exactly when its reason is
+            assert [r is None for r in reasons] == [c is None for c in contributions]
+        assert all(c > 0 for c in columns[3:6] if c is not None)  # churn reasons raise the risk
+
+
+def scores_with_reasons(
+    customers: list[str], reasons: list[list[tuple[str, float]]], **scores: list[object]
+) -> pd.DataFrame:
+    """Score rows at SCORING_DATE as the ML step writes them: its columns, then reason_1..3 and their contributions."""
+    size = len(customers)
+    frame = pd.DataFrame(
+        {
+            "customer_id": customers,
+            "scoring_date": pd.Series([SCORING_DATE] * size, dtype=object),
+            "horizon_days": [90] * size,
+            **scores,
+            "model_version": ["v3"] * size,
+        }
+    )
+    columns = [reason_columns(customer) for customer in reasons]
+    for rank in range(3):
+        frame[f"reason_{rank + 1}"] = pd.Series([c[rank] for c in columns], dtype=object)
+    for rank in range(3):
+        frame[f"reason_{rank + 1}_contribution"] = pd.Series([c[3 + rank] for c in columns], dtype="float64")
+    return frame
+
+
+def reason_columns(reasons: list[tuple[str, float]]) -> list[object]:
+    """A customer's three reasons then their three contributions, None where the customer has fewer."""
+    padded = [*reasons, *[(None, None)] * (3 - len(reasons))]
+    return [text for text, _ in padded] + [amount for _, amount in padded]

@@ -3,10 +3,11 @@
 -- One row per known customer (the unknown customer left out): the golden record (dim_customers) with the
 -- customer's lifecycle segment, RFM scores and ABC/XYZ class at the scoring date, and each model's latest
 -- scores at or before the scoring date (a model that could not score this date leaves its previous
--- scores, dated by their scoring-date column). A customer without a segment, class or score (no orders
--- in the window, not scored) keeps nulls there. The predictive profile BI tools show beside them: order
--- history at the scoring date (customer_features), a heuristic next order date, the BTYD expected orders
--- (ml.customer_btyd, nulls until the ML step writes it) and the value at risk.
+-- scores, dated by their scoring-date column), with each model's top three reasons and their contributions
+-- (nulls where a score table predates those columns). A customer without a segment, class or score (no
+-- orders in the window, not scored) keeps nulls there. The predictive profile BI tools show beside them:
+-- order history at the scoring date (customer_features), a heuristic next order date, the BTYD expected
+-- orders (ml.customer_btyd, nulls until the ML step writes it) and the value at risk.
 
 with
 
@@ -72,6 +73,7 @@ next_order as (
 
 churn_scores as (
 
+    -- through ml_scores_or_empty: a score table from before the reason columns gives nulls there
     select
         customer_id,
         scoring_date,
@@ -81,17 +83,32 @@ churn_scores as (
         reason_1,
         reason_2,
         reason_3,
+        reason_1_contribution,
+        reason_2_contribution,
+        reason_3_contribution,
         model_version
-    from {{ source('ml', 'customer_churn_scores') }}
-    where scoring_date = ({{ latest_scoring_date(source('ml', 'customer_churn_scores')) }})
+    from {{ ml_scores_or_empty('customer_churn_scores') }}
+    where scoring_date = ({{ latest_scoring_date(ml_scores_or_empty('customer_churn_scores')) }})
 
 ),
 
 clv_scores as (
 
-    select customer_id, scoring_date, horizon_days, predicted_revenue, clv_decile, model_version
-    from {{ source('ml', 'customer_clv') }}
-    where scoring_date = ({{ latest_scoring_date(source('ml', 'customer_clv')) }})
+    select
+        customer_id,
+        scoring_date,
+        horizon_days,
+        predicted_revenue,
+        clv_decile,
+        reason_1,
+        reason_2,
+        reason_3,
+        reason_1_contribution,
+        reason_2_contribution,
+        reason_3_contribution,
+        model_version
+    from {{ ml_scores_or_empty('customer_clv') }}
+    where scoring_date = ({{ latest_scoring_date(ml_scores_or_empty('customer_clv')) }})
 
 ),
 
@@ -151,6 +168,10 @@ final as (
         cast(churn_scores.reason_1 as varchar) as churn_reason_1,
         cast(churn_scores.reason_2 as varchar) as churn_reason_2,
         cast(churn_scores.reason_3 as varchar) as churn_reason_3,
+        -- log-odds each reason adds to the churn score
+        cast(churn_scores.reason_1_contribution as float8) as churn_reason_1_contribution,
+        cast(churn_scores.reason_2_contribution as float8) as churn_reason_2_contribution,
+        cast(churn_scores.reason_3_contribution as float8) as churn_reason_3_contribution,
         cast(churn_scores.model_version as varchar) as churn_model_version,
 
         -- lifetime-value model, latest scoring date
@@ -158,6 +179,13 @@ final as (
         cast(clv_scores.horizon_days as bigint) as clv_horizon_days,
         cast(clv_scores.predicted_revenue as float8) as predicted_revenue,
         cast(clv_scores.clv_decile as bigint) as clv_decile,
+        cast(clv_scores.reason_1 as varchar) as value_reason_1,
+        cast(clv_scores.reason_2 as varchar) as value_reason_2,
+        cast(clv_scores.reason_3 as varchar) as value_reason_3,
+        -- log revenue each reason adds to (> 0) or takes from (< 0) the CLV score
+        cast(clv_scores.reason_1_contribution as float8) as value_reason_1_contribution,
+        cast(clv_scores.reason_2_contribution as float8) as value_reason_2_contribution,
+        cast(clv_scores.reason_3_contribution as float8) as value_reason_3_contribution,
         cast(clv_scores.model_version as varchar) as clv_model_version,
 
         -- BTYD model, latest scoring date
