@@ -43,6 +43,7 @@ from ml.registry import (
 )
 from ml.score import RISK_BANDS, RiskBands, score_churn_rows, score_clv_rows, snapshot_rows
 from ml.train import (
+    SEASON_FEATURE,
     ChurnTrainConfig,
     ClvTrainConfig,
     TrainedModel,
@@ -258,8 +259,13 @@ def fit_and_score_clv(
 def drift_profile(model: TrainedModel, rows: pd.DataFrame) -> dict[str, Any]:
     """The `ml.drift` profile of `model`'s inputs and its scores on `rows` (its latest training snapshot):
     what later scoring populations are compared with."""
-    frame = rows[list(model.features)].assign(**{SCORE_COLUMN: model.predict(rows)})
+    frame = _with_season(rows)[list(model.features)].assign(**{SCORE_COLUMN: model.predict(rows)})
     return profile(frame, [*model.features, SCORE_COLUMN])
+
+
+def _with_season(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` as drift reads them: the raw feature columns plus the month the models may use."""
+    return rows.assign(**{SEASON_FEATURE: snapshot_dates_of(rows).dt.month.to_numpy()})
 
 
 def _drift(
@@ -280,7 +286,7 @@ def _drift(
     reference = new_profile if new is not None and scoring_model is new else champion_profile
     if reference is None or fitted.at_scoring.empty:
         return new_profile, None
-    current = fitted.at_scoring.assign(**{SCORE_COLUMN: scores.to_numpy()})
+    current = _with_season(fitted.at_scoring).assign(**{SCORE_COLUMN: scores.to_numpy()})
     block_at = math.inf if limits.block_at is None else limits.block_at
     return new_profile, profile_drift_report(reference, current, limits.warn_at, block_at)
 

@@ -8,6 +8,7 @@ in seconds. A feature without a template reads '<feature> = <value>'.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -309,6 +310,13 @@ def _btyd_money(column: str, pattern: str) -> Template:
     return template
 
 
+def _season(values: Values, currency: str) -> np.ndarray:
+    months = np.asarray(values["snapshot_month"], dtype=np.float64)
+    names = np.array(["", *calendar.month_name[1:], "an unknown month"], dtype=object)
+    index = np.where(np.isnan(months), 13, np.nan_to_num(months, nan=13)).astype(int)
+    return _text("the season: customers scored in ", names[index], " behave so")
+
+
 _TEMPLATES: dict[str, Template] = {
     "recency_days": _recency,
     "tenure_days": _tenure,
@@ -343,4 +351,5 @@ _TEMPLATES: dict[str, Template] = {
     "btyd_expected_order_value": _btyd_money("btyd_expected_order_value", "expected order value "),
     "btyd_expected_revenue": _btyd_money("btyd_expected_revenue", "expected revenue "),
     "btyd_p_no_order": _btyd_share("btyd_p_no_order", " likely to place no order in the horizon (BTYD)"),
+    "snapshot_month": _season,
 }

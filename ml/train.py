@@ -48,6 +48,9 @@ from ml.model import ModelKind, Task, version_of
 # saying why each missing one is missing.
 ValidationMetrics = tuple[dict[str, float | None], tuple[str, ...]]
 
+# The month of the year of the snapshot (1-12): seasonality, used once the labelled snapshots cover a year.
+SEASON_FEATURE = "snapshot_month"
+
 # Bounds of the baseline before it goes on the raw scale: a BG/NBD P(no order) of exactly 0 or 1, or a
 # revenue of 0, would have an infinite logit or log.
 _OFFSET_EPSILON = 1e-4
@@ -169,8 +172,8 @@ class TrainedModel:
 def model_input(
     frame: pd.DataFrame, features: Iterable[str], category_levels: Mapping[str, Iterable[str]]
 ) -> pd.DataFrame:
-    """`prepare_features` plus the BTYD columns as float64 when `features` include them, in `features`
-    order."""
+    """`prepare_features` plus, when `features` include them, the BTYD columns as float64 and the month of
+    the snapshot date (`SEASON_FEATURE`, 1-12), in `features` order."""
     columns = list(features)
     prepared = prepare_features(frame, {k: tuple(v) for k, v in category_levels.items()})
     extra = [column for column in columns if column in BTYD_FEATURES]
@@ -178,7 +181,16 @@ def model_input(
         require_columns(frame, extra)
         for column in extra:
             prepared[column] = as_float64(frame[column])
+    if SEASON_FEATURE in columns:
+        prepared[SEASON_FEATURE] = prepared["snapshot_date"].dt.month.astype("float64")
     return prepared[columns]
+
+
+def sees_every_season(snapshot_dates: Iterable[pd.Timestamp]) -> bool:
+    """Whether labelled snapshots fall in all twelve months of the year: only then can the trees learn
+    what the month of the scoring date does (a Christmas quarter), instead of treating an unseen month
+    like the nearest one they saw."""
+    return len({pd.Timestamp(date).month for date in snapshot_dates}) == 12
 
 
 def has_btyd_features(frame: pd.DataFrame) -> bool:
@@ -375,7 +387,8 @@ def _train(
 ) -> TrainedModel:
     levels = category_levels_from(features)
     baseline = "btyd" if has_btyd_features(features) else None
-    model_features = FEATURES + (BTYD_FEATURES if baseline else ())
+    season = (SEASON_FEATURE,) if sees_every_season(as_timestamps(labels["snapshot_date"]).unique()) else ()
+    model_features = FEATURES + (BTYD_FEATURES if baseline else ()) + season
     prepared = model_input(features, KEY_COLUMNS + model_features, levels)
     if baseline:
         prepared["_offset"] = baseline_offset(task, features, np.nan)

@@ -20,7 +20,6 @@ from ml.explain import (
     reason_codes,
     shap_contributions,
 )
-from ml.features import FEATURES
 from ml.score import score_churn, score_clv, scoring_snapshot
 from ml.synthetic import SyntheticCustomers
 from ml.train import TrainedModel
@@ -48,7 +47,7 @@ def test_contributions_plus_bias_sum_to_the_raw_score(
 ) -> None:
     model = request.getfixturevalue(holdout)[0]
     attributed = feature_contributions(model, at_scoring)
-    assert list(attributed.columns) == [*FEATURES, BIAS_COLUMN]
+    assert list(attributed.columns) == [*model.features, BIAS_COLUMN]
     raw = model.booster.predict(model.model_input(at_scoring), raw_score=True)
     np.testing.assert_allclose(attributed.sum(axis=1).to_numpy(), raw, rtol=0, atol=1e-6)
 
@@ -123,7 +122,7 @@ def test_churn_reasons_are_the_largest_risk_raising_features_in_words(
     model = churn_holdout[0]
     frame = at_scoring.iloc[:400]
     reasons = reason_codes(model, frame, ReasonCodePlan(currency="EUR"))
-    attributed = feature_contributions(model, frame)[list(FEATURES)].to_numpy()
+    attributed = feature_contributions(model, frame)[list(model.features)].to_numpy()
     assert list(reasons.columns) == COLUMNS
     assert reasons["customer_id"].tolist() == frame["customer_id"].tolist()
     assert reasons["reason_1"].notna().mean() > 0.9
@@ -142,7 +141,7 @@ def test_value_reasons_move_revenue_most_either_way_and_say_which(
     model = clv_holdout[0]
     frame = at_scoring.iloc[:400]
     reasons = reason_codes(model, frame)
-    attributed = feature_contributions(model, frame)[list(FEATURES)].to_numpy()
+    attributed = feature_contributions(model, frame)[list(model.features)].to_numpy()
     amounts = reasons[COLUMNS[4:]].to_numpy()
     expected = -np.sort(-np.abs(attributed), axis=1)[:, :3]
     np.testing.assert_allclose(np.abs(amounts), expected, atol=1e-12)

@@ -13,7 +13,15 @@ from ml.features import FEATURES
 from ml.labels import churn_labels, clv_labels
 from ml.score import RiskBands, score_churn, score_clv
 from ml.synthetic import SyntheticCustomers, make_customer_frames
-from ml.train import ChurnTrainConfig, ClvTrainConfig, TrainedModel, train_churn_model, train_clv_model
+from ml.train import (
+    SEASON_FEATURE,
+    ChurnTrainConfig,
+    ClvTrainConfig,
+    TrainedModel,
+    sees_every_season,
+    train_churn_model,
+    train_clv_model,
+)
 from tests.ml.score_contracts import (
     CHURN_SCORE_COLUMNS,
     CLV_SCORE_COLUMNS,
@@ -31,7 +39,7 @@ def test_churn_model_ranks_unseen_customers(churn_holdout: Holdout) -> None:
     assert model.metrics["validation_auc"] > 0.7
     assert model.metrics["validation_calibration_max_gap"] < 0.15
     assert model.validation_snapshot_date == max(model.training_snapshot_dates)
-    assert model.features == FEATURES
+    assert model.features == (*FEATURES, SEASON_FEATURE)  # no BTYD columns given; two years of snapshots
     assert model.model_version.startswith("churn-lgbm-")
 
 
@@ -144,3 +152,23 @@ def test_undefined_validation_metrics_are_none_with_a_note_and_training_goes_on(
     for model in (churn_model, clv_model):
         assert model.best_iteration >= 1
         assert np.isfinite(model.predict(small.features)).all()
+
+
+def test_the_month_is_a_feature_only_once_labelled_snapshots_cover_a_year(
+    churn_holdout: Holdout, fast_churn_config: ChurnTrainConfig
+) -> None:
+    model, holdout, _ = churn_holdout
+    assert sees_every_season(model.training_snapshot_dates)
+    assert SEASON_FEATURE in model.features
+    inputs = model.model_input(holdout)
+    assert (inputs[SEASON_FEATURE] == pd.to_datetime(holdout["snapshot_date"]).dt.month.to_numpy()).all()
+    # Nine labelled months: an unseen month would be scored like the nearest one seen, so no month.
+    small = make_customer_frames(
+        n_customers=400, seed=3, snapshot_dates=[f"2023-{m:02d}-01" for m in range(1, 10)]
+    )
+    labels = churn_labels(small.features, small.orders, pd.Timestamp("2024-01-01"))
+    short = train_churn_model(
+        small.features, labels, dataclasses.replace(fast_churn_config, min_child_samples=20)
+    )
+    assert not sees_every_season(short.training_snapshot_dates)
+    assert SEASON_FEATURE not in short.features
