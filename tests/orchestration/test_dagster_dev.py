@@ -11,6 +11,9 @@ run in this order, each on the deployment the one before left.
 - The same clicked in the asset catalog, as README "Backfills" says (`group:raw_sales+`, a week typed
   into the partition range). With CLIENTELE_UPDATE_SCREENSHOTS=1 its launch dialog is saved as the
   README's picture, docs/images/ui-backfill-dialog.png; a failure names a screenshot of the page as it was.
+- The churn model's asset page shows the latest materialization's `report_figures` as Dagster shows
+  Markdown: "[Show Markdown]" opens it, and every figure in it is a rendered image. With
+  CLIENTELE_UPDATE_SCREENSHOTS=1 the open report is saved as docs/images/model-report-in-dagster.png.
 - Ctrl-C stops every process of `dagster dev` cleanly.
 
 The deployment's calendar is open-ended, as a live one is; horizons of 30 days let both models train on
@@ -53,6 +56,11 @@ CLICKED_DAYS = [date(2024, 5, 13) + timedelta(days=n) for n in range(7)]
 SELECTION = "group:raw_sales+"  # the README's example: the raw_sales group and everything downstream
 SELECTED_GROUP = "raw_sales"
 DIALOG_PICTURE = REPO_ROOT / "docs" / "images" / "ui-backfill-dialog.png"
+REPORT_PICTURE = REPO_ROOT / "docs" / "images" / "model-report-in-dagster.png"
+CHURN_SCORES = ("ml", "customer_churn_scores")
+REPORT_FIGURES = "report_figures"
+INLINE_PNG = "](data:image/png;base64,"  # how ml.report.figures_markdown writes each figure
+INLINE_PNG_IMAGE = "img[src^='data:image/png;base64,']"  # and how the UI shows it
 # no sandbox as root; no GPU, updates, sync or outside connections on a build machine
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -394,6 +402,95 @@ def test_an_analyst_backfills_a_week_from_the_asset_catalog(
         # then every other selected asset is rebuilt once
         rebuilt = sorted(tuple(m["assetKey"]["path"]) for m in rebuild["assetMaterializations"])
         assert rebuilt == sorted(selected - raw_sales)
+
+
+def latest_materialization(server: DagsterDev, key: tuple[str, ...]) -> dict | None:
+    """The asset's latest materialization: its run and its Markdown metadata by label."""
+    asset = server.graphql(
+        "query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset { "
+        "assetMaterializations(limit: 1) { runId metadataEntries { label "
+        "... on MarkdownMetadataEntry { mdStr } } } } } }",
+        {"key": {"path": list(key)}},
+    )["assetOrError"]
+    materializations = asset.get("assetMaterializations") or []
+    if not materializations:
+        return None
+    [latest] = materializations
+    markdown = {e["label"]: e["mdStr"] for e in latest["metadataEntries"] if "mdStr" in e}
+    return {"runId": latest["runId"], "markdown": markdown}
+
+
+def materialize_everything_loaded(server: DagsterDev) -> None:
+    """What the tests above leave when this test runs alone: every day landed, backfilled as the GraphQL
+    backfill test launches it (raw loads, then every other asset once, the models trained on it all)."""
+    nodes = server.graphql("{ assetNodes { assetKey { path } } }")["assetNodes"]
+    days = [FIRST_DAY + timedelta(days=n) for n in range((LATE_DAY - FIRST_DAY).days)]
+    launched = server.graphql(
+        "mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) { __typename "
+        "... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
+        {
+            "p": {
+                "assetSelection": [n["assetKey"] for n in nodes],
+                "partitionNames": [d.isoformat() for d in days],
+            }
+        },
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+
+    def finished() -> str | None:
+        status = backfill_status(server, launched["backfillId"])["status"]
+        return status if status in FINISHED_BACKFILL else None
+
+    assert server.wait(finished, "the backfill of every landed day", timeout=BACKFILL_TIMEOUT_S, every=5) == (
+        "COMPLETED_SUCCESS"
+    )
+
+
+def rendered_images(dialog: Locator) -> list[dict]:
+    """Each inline PNG the dialog shows: whether it finished loading and its decoded width."""
+    return dialog.locator(INLINE_PNG_IMAGE).evaluate_all(
+        "images => images.map(i => ({alt: i.alt, complete: i.complete, naturalWidth: i.naturalWidth}))"
+    )
+
+
+def test_the_churn_model_page_shows_the_report_figures(
+    browser: Browser, server: DagsterDev, tmp_path: Path
+) -> None:
+    if latest_materialization(server, CHURN_SCORES) is None:
+        materialize_everything_loaded(server)
+    latest = latest_materialization(server, CHURN_SCORES)
+    assert latest is not None, "ml/customer_churn_scores was never materialized"
+    figures_markdown = latest["markdown"].get(REPORT_FIGURES, "")
+    figures = figures_markdown.count(INLINE_PNG)
+    assert figures > 0, (
+        f"the latest materialization (run {latest['runId']}) carries no figures; its Markdown entries: "
+        f"{sorted(latest['markdown'])}"
+    )
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900})  # docs/models.md's picture
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+    expect.set_options(timeout=ACTION_TIMEOUT_MS)
+    with explained_failure(page, tmp_path, server):
+        page.goto(f"{server.url}/assets/{'/'.join(CHURN_SCORES)}")
+        # the overview's metadata table: each key's latest value; long Markdown sits behind a link
+        row = page.get_by_role("row").filter(has=page.get_by_text(REPORT_FIGURES, exact=True))
+        row.get_by_text("[Show Markdown]").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_contain_text(REPORT_FIGURES)
+        expect(dialog.locator(INLINE_PNG_IMAGE)).to_have_count(figures)  # none dropped by the renderer
+
+        def decoded() -> list[dict] | None:
+            images = rendered_images(dialog)
+            return images if all(i["complete"] for i in images) else None
+
+        images = server.wait(decoded, "the report's images to decode", timeout=30, every=0.5)
+        blank = [i["alt"] for i in images if i["naturalWidth"] == 0]
+        assert blank == [], f"figures that do not show as pictures: {blank}"
+        picture = tmp_path / "model-report.png"
+        page.screenshot(path=picture, animations="disabled")  # the dialog as it ends, not fading in
+        if os.environ.get("CLIENTELE_UPDATE_SCREENSHOTS") == "1":
+            REPORT_PICTURE.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(picture, REPORT_PICTURE)
 
 
 def test_ctrl_c_stops_every_process_of_dagster_dev(server: DagsterDev) -> None:
