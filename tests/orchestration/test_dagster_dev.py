@@ -263,9 +263,17 @@ def test_a_ui_backfill_of_a_week_is_two_runs_that_rebuild_everything_once(
     # the second rebuilds every other asset exactly once
     rebuilt = [tuple(e.dagster_event.asset_key.path) for e in rebuild_events]  # type: ignore[union-attr]
     assert sorted(rebuilt) == sorted(unpartitioned)
-    # and every check ran and passed: quarantine gates, dbt tests, Great Expectations, the models'
+    # and every check ran and passed: quarantine gates, dbt tests, Great Expectations, the models'; only
+    # the drift check may warn (the demo's customers age between training and scoring: docs/models.md)
     assert len(checks) > 100
-    assert [c.asset_check_key.to_user_string() for c in checks if not c.passed] == []
+    drift_warnings = [
+        c
+        for c in checks
+        if c.asset_check_key.name == "score_drift" and c.severity == dg.AssetCheckSeverity.WARN
+    ]
+    assert [
+        c.asset_check_key.to_user_string() for c in checks if not c.passed and c not in drift_warnings
+    ] == []
     assert {"trained_model_used", "great_expectations_fct_orders"} <= {c.asset_check_key.name for c in checks}
 
 
