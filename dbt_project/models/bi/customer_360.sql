@@ -43,9 +43,10 @@ abc_xyz as (
 
 order_history as (
 
-    -- orders before the scoring date, the window the segments and scores see
+    -- orders before the scoring date, the snapshot the segments see (the warehouse's scoring date)
     select
         customer_id,
+        snapshot_date,
         frequency,
         monetary_total,
         avg_order_value,
@@ -53,7 +54,7 @@ order_history as (
         -- the calendar day of the last order (recency_days counts the days from it to the snapshot)
         snapshot_date - cast(recency_days as integer) as last_order_date
     from {{ ref('customer_features') }}
-    where snapshot_date = {{ scoring_date() }}
+    where snapshot_date = (select snapshot_date from {{ ref('int_snapshot_dates') }} where is_scoring_date)
 
 ),
 
@@ -63,6 +64,7 @@ next_order as (
     -- nearest day (halves up: floor(x + 0.5) rounds alike in DuckDB and PostgreSQL)
     select
         customer_id,
+        snapshot_date,
         case
             when frequency >= 2
                 then last_order_date + cast(floor(mean_days_between_orders + 0.5) as integer)
@@ -199,7 +201,7 @@ final as (
         {{ money('order_history.avg_order_value') }} as average_order_value,
         cast(order_history.mean_days_between_orders as float8) as average_days_between_orders,
         next_order.expected_next_order_date,
-        next_order.expected_next_order_date < {{ scoring_date() }} as next_order_overdue,
+        next_order.expected_next_order_date < next_order.snapshot_date as next_order_overdue,
 
         -- revenue the churn model expects to lose: null unless both models scored the customer
         cast(churn_scores.churn_probability * clv_scores.predicted_revenue as float8) as value_at_risk
