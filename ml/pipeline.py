@@ -194,7 +194,7 @@ def fit_and_score_churn(
     settings = config or ChurnConfig()
     scoring = pd.Timestamp(scoring_date)
     fitted = _fit_model(features, orders, scoring, settings.train, settings.max_training_rows)
-    model, holdout, decision = challenge(fitted, champion, settings.promotion)
+    model, holdout, decision = challenge(fitted, champion, settings.promotion, scoring)
     scores = score_churn_rows(model, fitted.at_scoring, scoring, settings.risk_bands)
     new_profile, drift = _drift(fitted, model, champion_profile, scores["churn_probability"], settings.drift)
     reasons = (
@@ -234,7 +234,7 @@ def fit_and_score_clv(
     settings = config or ClvConfig()
     scoring = pd.Timestamp(scoring_date)
     fitted = _fit_model(features, orders, scoring, settings.train, settings.max_training_rows)
-    model, holdout, decision = challenge(fitted, champion, settings.promotion)
+    model, holdout, decision = challenge(fitted, champion, settings.promotion, scoring)
     scores = score_clv_rows(model, fitted.at_scoring, scoring)
     new_profile, drift = _drift(fitted, model, champion_profile, scores["predicted_revenue"], settings.drift)
     reasons = (
@@ -307,7 +307,7 @@ class _Fitted:
 
 
 def challenge(
-    fitted: _Fitted, champion: ScoringModel | None, promotion: Promotion
+    fitted: _Fitted, champion: ScoringModel | None, promotion: Promotion, scoring_date: pd.Timestamp
 ) -> tuple[ScoringModel, HoldoutComparison | None, Decision | None]:
     """Which model scores: the new LightGBM model if `ml.registry.decide` promotes it over `champion` on
     the holdout they share (`compare_on_holdout`), else the champion. A fallback model (LightGBM could
@@ -316,7 +316,7 @@ def challenge(
     new = fitted.trained
     if new is None or fitted.validation_rows is None:
         return fitted.model, None, None
-    holdout = compare_on_holdout(new, champion, fitted.validation_rows)
+    holdout = compare_on_holdout(new, champion, fitted.validation_rows, scoring_date)
     margin = promotion.log_loss_margin if new.task == "churn" else promotion.gini_margin
     decision = decide(
         holdout.metrics[NEW_MODEL],
@@ -333,11 +333,15 @@ def challenge(
 
 
 def compare_on_holdout(
-    new: TrainedModel, champion: ScoringModel | None, validation_rows: pd.DataFrame
+    new: TrainedModel,
+    champion: ScoringModel | None,
+    validation_rows: pd.DataFrame,
+    scoring_date: pd.Timestamp,
 ) -> HoldoutComparison:
     """`new` (its early-stopped booster's held-out predictions), the BTYD baseline and `champion` on the
     validation snapshot's customers. The champion sits out, with the reason in `champion_note`, when it
-    is for another task or horizon or cannot score these rows (it needs columns they lack)."""
+    is for another task or horizon, learned from outcomes on or after `scoring_date` (a run for a past
+    date must see only what a run on that date saw), or cannot score these rows (it lacks columns)."""
     assert new.validation is not None, "a freshly trained model carries its validation predictions"
     ids = as_ids(new.validation["customer_id"]).to_numpy()
     rows = validation_rows.set_axis(as_ids(validation_rows["customer_id"]).to_numpy()).loc[ids]
@@ -349,6 +353,11 @@ def compare_on_holdout(
         note = ""
         if (champion.task, champion.horizon_days) != (new.task, new.horizon_days):
             note = f"the champion {champion.model_version} is for another task or horizon"
+        elif isinstance(champion, TrainedModel) and _outcomes_seen_until(champion) > scoring_date:
+            note = (
+                f"the champion {champion.model_version} learned from outcomes up to "
+                f"{_outcomes_seen_until(champion).date()}, after the scoring date {scoring_date.date()}"
+            )
         else:
             try:
                 predictions[CHAMPION] = np.asarray(champion.predict(rows), dtype="float64")
@@ -362,6 +371,11 @@ def compare_on_holdout(
         metrics={label: metrics_of(new.task, actual, values) for label, values in predictions.items()},
         champion_note=note,
     )
+
+
+def _outcomes_seen_until(model: TrainedModel) -> pd.Timestamp:
+    """The end of the latest outcome window `model` was trained on."""
+    return max(model.training_snapshot_dates) + pd.Timedelta(days=model.horizon_days)
 
 
 def btyd_model_predictions(task: Task, rows: pd.DataFrame) -> np.ndarray:

@@ -138,3 +138,18 @@ def test_drift_is_measured_against_the_scoring_models_training_snapshot(
     blocked = set(run.drift.loc[run.drift["status"] == "block", "column"])
     assert {"monetary_total", "revenue_365d"} <= blocked
     assert run.drift.set_index("column").loc["frequency", "status"] == "ok"
+
+
+def test_a_champion_that_learned_from_later_outcomes_never_scores_an_earlier_date(
+    history: SyntheticCustomers, fast_churn_config: ChurnTrainConfig
+) -> None:
+    config = ChurnConfig(train=fast_churn_config)
+    later = fit_and_score_churn(history.features, history.orders, history.scoring_date, config)
+    earlier_date = sorted(history.features["snapshot_date"].unique())[-4]
+    earlier = history.features.loc[history.features["snapshot_date"] <= earlier_date]
+    alone = fit_and_score_churn(earlier, history.orders, earlier_date, config)
+    run = fit_and_score_churn(earlier, history.orders, earlier_date, config, champion=later.model)
+    assert run.decision is not None and run.decision.promote
+    assert "after the scoring date" in run.decision.reason
+    # What a run on that date saw, exactly: the later champion changed nothing.
+    pd.testing.assert_frame_equal(run.scores, alone.scores)

@@ -113,14 +113,15 @@ def test_nine_months_publish_churn_and_the_clv_fallback_says_why(nine_months: De
     churn = nine_months.latest_metadata("ml", "customer_churn_scores")
     clv = nine_months.latest_metadata("ml", "customer_clv")
     assert churn["model"] == "lightgbm"
-    assert clv["model"] == "run_rate"
-    assert "273-day" in str(clv["why_not_lightgbm"]) and "1997-10-01" in str(clv["why_not_lightgbm"])
+    assert clv["model"] == "btyd"  # no labelled 273-day window yet: the BTYD baseline needs no labels
+    why = str(clv["why_not_lightgbm"])
+    assert "273-day" in why and "1997-10-01" in why and "BTYD baseline" in why
     [(churn_scored, clv_scored, clv_versions)] = nine_months.published(
         "select count(churn_probability), count(predicted_revenue), list(distinct clv_model_version) "
         "from bi.customer_360"
     )
     assert churn_scored == clv_scored == CUSTOMERS
-    assert [version.split("-")[:2] for version in clv_versions] == [["clv", "runrate"]]
+    assert [version.split("-")[:2] for version in clv_versions] == [["clv", "btyd"]]
 
 
 def test_a_past_scoring_date_sees_what_a_run_on_that_date_saw(
