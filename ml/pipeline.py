@@ -19,7 +19,7 @@ snapshot's rows separately, so a training row sees only what its snapshot date s
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,12 +197,7 @@ def fit_and_score_churn(
     model, holdout, decision = challenge(fitted, champion, settings.promotion, scoring)
     scores = score_churn_rows(model, fitted.at_scoring, scoring, settings.risk_bands)
     new_profile, drift = _drift(fitted, model, champion_profile, scores["churn_probability"], settings.drift)
-    reasons = (
-        explain_churn_scores(model, fitted.at_scoring, scores, settings.reason_codes)
-        if isinstance(model, TrainedModel)
-        else no_reasons(scores["customer_id"], settings.reason_codes)
-    )
-    scores = pd.concat([scores, reasons.drop(columns="customer_id")], axis=1)
+    scores = _with_reasons(scores, model, fitted.at_scoring, settings.reason_codes, explain_churn_scores)
     metrics = _run_metrics(model, fitted.fallback_reason, scores, decision)
     metrics["n_explained"] = int(scores["reason_1"].notna().sum())
     for band in RISK_BANDS:
@@ -237,12 +232,7 @@ def fit_and_score_clv(
     model, holdout, decision = challenge(fitted, champion, settings.promotion, scoring)
     scores = score_clv_rows(model, fitted.at_scoring, scoring)
     new_profile, drift = _drift(fitted, model, champion_profile, scores["predicted_revenue"], settings.drift)
-    reasons = (
-        explain_clv_scores(model, fitted.at_scoring, scores, settings.reason_codes)
-        if isinstance(model, TrainedModel)
-        else no_reasons(scores["customer_id"], settings.reason_codes)
-    )
-    scores = pd.concat([scores, reasons.drop(columns="customer_id")], axis=1)
+    scores = _with_reasons(scores, model, fitted.at_scoring, settings.reason_codes, explain_clv_scores)
     return ClvResult(
         scores=scores,
         model=model,
@@ -254,6 +244,22 @@ def fit_and_score_clv(
         profile=new_profile,
         drift=drift,
     )
+
+
+def _with_reasons(
+    scores: pd.DataFrame,
+    model: ScoringModel,
+    at_scoring: pd.DataFrame,
+    plan: ReasonCodePlan,
+    explain: Callable[[TrainedModel, pd.DataFrame, pd.DataFrame, ReasonCodePlan], pd.DataFrame],
+) -> pd.DataFrame:
+    """`scores` with the reason columns: explained by LightGBM's attribution, null from a baseline."""
+    reasons = (
+        explain(model, at_scoring, scores, plan)
+        if isinstance(model, TrainedModel)
+        else no_reasons(scores["customer_id"], plan)
+    )
+    return pd.concat([scores, reasons.drop(columns="customer_id")], axis=1)
 
 
 def drift_profile(model: TrainedModel, rows: pd.DataFrame) -> dict[str, Any]:

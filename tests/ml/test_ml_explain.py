@@ -23,17 +23,10 @@ from ml.explain import (
 from ml.score import score_churn, score_clv, scoring_snapshot
 from ml.synthetic import SyntheticCustomers
 from ml.train import TrainedModel
+from tests.ml.score_contracts import REASON_COLUMNS
 
 Holdout = tuple[TrainedModel, pd.DataFrame, pd.DataFrame]
-COLUMNS = [
-    "customer_id",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "reason_1_contribution",
-    "reason_2_contribution",
-    "reason_3_contribution",
-]
+COLUMNS = ["customer_id", *REASON_COLUMNS]
 
 
 @pytest.fixture(scope="module")
