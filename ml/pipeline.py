@@ -265,13 +265,10 @@ def _with_reasons(
 def drift_profile(model: TrainedModel, rows: pd.DataFrame) -> dict[str, Any]:
     """The `ml.drift` profile of `model`'s inputs and its scores on `rows` (its latest training snapshot):
     what later scoring populations are compared with."""
-    frame = _with_season(rows)[list(model.features)].assign(**{SCORE_COLUMN: model.predict(rows)})
-    return profile(frame, [*model.features, SCORE_COLUMN])
-
-
-def _with_season(rows: pd.DataFrame) -> pd.DataFrame:
-    """`rows` as drift reads them: the raw feature columns plus the month the models may use."""
-    return rows.assign(**{SEASON_FEATURE: snapshot_dates_of(rows).dt.month.to_numpy()})
+    # The month of the snapshot differs between a training snapshot and the scoring date by design.
+    inputs = [feature for feature in model.features if feature != SEASON_FEATURE]
+    frame = rows[inputs].assign(**{SCORE_COLUMN: model.predict(rows)})
+    return profile(frame, [*inputs, SCORE_COLUMN])
 
 
 def _drift(
@@ -292,7 +289,7 @@ def _drift(
     reference = new_profile if new is not None and scoring_model is new else champion_profile
     if reference is None or fitted.at_scoring.empty:
         return new_profile, None
-    current = _with_season(fitted.at_scoring).assign(**{SCORE_COLUMN: scores.to_numpy()})
+    current = fitted.at_scoring.assign(**{SCORE_COLUMN: scores.to_numpy()})
     block_at = math.inf if limits.block_at is None else limits.block_at
     return new_profile, profile_drift_report(reference, current, limits.warn_at, block_at)
 
