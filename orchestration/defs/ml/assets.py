@@ -63,6 +63,8 @@ from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 # Snapshots up to the scoring date only: a model scoring a past date never reads a later snapshot.
 FEATURES_SQL = "select * from marts.customer_features where snapshot_date <= ?"
+# The BTYD baseline is fitted on the scoring date's customers alone: no earlier snapshot is read.
+SCORING_FEATURES_SQL = "select * from marts.customer_features where snapshot_date = ?"
 # Orders of known customers before the scoring date: the 'unknown' customer (anonymous purchases) is no
 # one to score, and labels never look past the scoring date.
 ORDERS_SQL = (
@@ -427,7 +429,7 @@ def customer_btyd(
     scoring_date = scoring.resolve(warehouse)
     horizon = CLV_CONFIG.train.horizon_days
     try:
-        features = warehouse.read_frame(FEATURES_SQL, [scoring_date])
+        features = warehouse.read_frame(SCORING_FEATURES_SQL, [scoring_date])
         at_scoring = scoring_snapshot(features, pd.Timestamp(scoring_date))
         fit = fit_btyd(at_scoring)
     except Exception as error:  # like the models: the baseline never stops the rest from publishing
