@@ -11,7 +11,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+import pyarrow as pa
+
 from sources.contracts import SourceContract
+
+LINE_NUMBER = "_line_number"
+RAW_RECORD = "_raw"
+
+
+def records_schema(column_names: Iterable[str]) -> pa.Schema:
+    """The shape of kept records: a text column per contract column, then their locator and raw text."""
+    return pa.schema(
+        [
+            *((name, pa.string()) for name in column_names),
+            (LINE_NUMBER, pa.int64()),
+            (RAW_RECORD, pa.string()),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,10 @@ class SourceBatch:
     source's shape differed from its contract: extra columns are ignored, missing optional ones are NULL.
     `notes` say what was read other than the file declared or ignored as no record (an end-of-file
     marker, a byte-order mark naming another encoding), so a reader that had to decide says so.
+
+    Readers keep records one at a time (`keep`, into `columns`) or a block at a time (`keep_table`, into
+    `tables`): a block is how a file of millions of plain records is read without a Python object per
+    value. `records()` is both as one table (the ones kept one at a time first).
     """
 
     contract: SourceContract
@@ -43,10 +63,15 @@ class SourceBatch:
     added_columns: tuple[str, ...] = ()
     missing_columns: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    tables: list[pa.Table] = field(default_factory=list)
+
+    @property
+    def rows_kept(self) -> int:
+        return len(self.line_numbers) + sum(table.num_rows for table in self.tables)
 
     @property
     def rows_read(self) -> int:
-        return len(self.line_numbers) + len(self.quarantined)
+        return self.rows_kept + len(self.quarantined)
 
     @property
     def schema_changes(self) -> dict[str, list[str]]:
@@ -64,6 +89,21 @@ class SourceBatch:
         self.raw_records.append(raw)
         for column, value in zip(self.columns.values(), values, strict=True):
             column.append(value)
+
+    def keep_table(self, records: pa.Table) -> None:
+        """Add a block of readable records: a text column per contract column, LINE_NUMBER and RAW_RECORD."""
+        expected = [*self.columns, LINE_NUMBER, RAW_RECORD]
+        if records.column_names != expected:
+            raise ValueError(f"a block of records has columns {records.column_names}, not {expected}")
+        self.tables.append(records)
+
+    def records(self) -> pa.Table:
+        """Every kept record: a text column per contract column, LINE_NUMBER (int64) and RAW_RECORD."""
+        schema = records_schema(self.columns)
+        kept_one_by_one = pa.table(
+            [*self.columns.values(), self.line_numbers, self.raw_records], schema=schema
+        )
+        return pa.concat_tables([kept_one_by_one, *(table.cast(schema) for table in self.tables)])
 
     def quarantine(self, line_number: int, raw: str, reason: str) -> None:
         """Set a record aside with the reason it cannot be read; it still counts as read."""

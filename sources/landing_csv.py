@@ -16,7 +16,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sources.batches import SourceBatch
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sources.batches import LINE_NUMBER, RAW_RECORD, SourceBatch
 from sources.landing_text import (
     FIELD_LIMIT_BYTES,
     LINE_END,
@@ -34,7 +38,8 @@ class CsvRecord:
     """One record: where it starts, its text as sent, its fields, and what makes them untrustworthy.
 
     `problem` is '' for a well-formed record; otherwise a reason in which `{field}` stands for the field
-    it concerns (`field_index`, 0-based), named once the caller knows the header.
+    it concerns (`field_index`, 0-based), named once the caller knows the header. `unclosed` tells that a
+    quoted field of it was still open where the text ended.
     """
 
     line_number: int
@@ -42,6 +47,7 @@ class CsvRecord:
     fields: list[str]
     problem: str = ""
     field_index: int = 0
+    unclosed: bool = False
 
     def reason(self, names: Sequence[str] = ()) -> str:
         """`problem` with its field named: `field 6 (store_id)`, or `field 6` beyond the header."""
@@ -59,6 +65,10 @@ class _Dialect:
     field_end: re.Pattern[str]  # the delimiter or a line end, whichever comes first
 
 
+def _dialect(delimiter: str, quote: str) -> _Dialect:
+    return _Dialect(delimiter, quote, re.compile(f"[{re.escape(delimiter)}\r\n]"))
+
+
 @dataclass
 class _Scan:
     """What reading fields from a position found: the fields, where the record's text ends, the first
@@ -69,6 +79,7 @@ class _Scan:
     problem: str = ""
     field_index: int = 0
     cut_at: int | None = None
+    unclosed: bool = False
 
     def fail(self, problem: str) -> None:
         if not self.problem:
@@ -77,7 +88,7 @@ class _Scan:
 
 def csv_records(text: str, delimiter: str, quote_char: str) -> Iterator[CsvRecord]:
     """Every record of `text` in the dialect, the header included; blank lines hold none."""
-    dialect = _Dialect(delimiter, quote_char, re.compile(f"[{re.escape(delimiter)}\r\n]"))
+    dialect = _dialect(delimiter, quote_char)
     position, line = 0, 1
     while position < len(text):
         record, following = _record_at(text, position, line, dialect)
@@ -109,7 +120,7 @@ def _record_at(text: str, start: int, line: int, dialect: _Dialect) -> tuple[Csv
     oversize = too_big(raw, RECORD_LIMIT_BYTES, "record")
     if oversize:
         return CsvRecord(line, raw, [], f"record too long: {oversize}"), following
-    return CsvRecord(line, raw, scan.fields, scan.problem, scan.field_index), following
+    return CsvRecord(line, raw, scan.fields, scan.problem, scan.field_index, scan.unclosed), following
 
 
 def _after_line_end(text: str, end: int) -> int:
@@ -155,6 +166,7 @@ def _quoted_field(text: str, start: int, stop: int, dialect: _Dialect, scan: _Sc
         if closing < 0:
             parts.append(text[position:stop])
             scan.fail("unclosed quote: {field} opens a quote that does not close")
+            scan.unclosed = True
             _cut_if_spanning(text, start, stop, scan)
             scan.fields.append("".join(parts))
             return stop
@@ -193,23 +205,108 @@ def _cut_if_spanning(text: str, opening: int, stop: int, scan: _Scan) -> bool:
 
 def parse_csv(text: str, batch: SourceBatch) -> None:
     """Read a CSV export into `batch`: the header decides the columns; each record is kept or quarantined."""
+    if _read_by_lines(text, batch):
+        return
     contract = batch.contract
     records = csv_records(text, contract.delimiter, contract.quote_char)
     header = _header(next(records, None), batch)
-    positions = {name: header.index(name) for name in contract.column_names if name in header}
     for record in records:
-        if record.problem:
-            batch.quarantine(record.line_number, record.raw, record.reason(header))
-        elif len(record.fields) != len(header):
-            reason = f"expected {len(header)} fields, found {len(record.fields)}"
-            batch.quarantine(record.line_number, record.raw, reason)
+        _take(record, header, batch)
+
+
+def _take(record: CsvRecord, header: list[str], batch: SourceBatch) -> None:
+    """Keep or quarantine one record read under `header`."""
+    if record.problem:
+        batch.quarantine(record.line_number, record.raw, record.reason(header))
+    elif len(record.fields) != len(header):
+        reason = f"expected {len(header)} fields, found {len(record.fields)}"
+        batch.quarantine(record.line_number, record.raw, reason)
+    else:
+        values = [record.fields[header.index(name)] if name in header else "" for name in batch.columns]
+        oversized = "; ".join(_oversized_fields(batch.columns, values)) if _may_be_big(record) else ""
+        if oversized:
+            batch.quarantine(record.line_number, record.raw, oversized)
         else:
-            values = [record.fields[positions[name]] if name in positions else "" for name in batch.columns]
-            oversized = "; ".join(_oversized_fields(batch.columns, values)) if _may_be_big(record) else ""
-            if oversized:
-                batch.quarantine(record.line_number, record.raw, oversized)
-            else:
-                batch.keep(record.line_number, record.raw, (v or None for v in values))  # empty is absent
+            batch.keep(record.line_number, record.raw, (v or None for v in values))  # empty is absent
+
+
+def _read_by_lines(text: str, batch: SourceBatch) -> bool:
+    """Read an export whose records are its lines, as `parse_csv` would record by record; False (with
+    `batch` untouched but for its shape) when they may not be, and it must be read record by record.
+
+    A text without CR and without a line longer than the field limit has a record per non-empty line,
+    unless a quoted field spans a line end. A line holding no quote character splits at every delimiter
+    and nothing but its field count can be wrong: Arrow splits all such lines at once, without a Python
+    object per value, which is where the time of a large load went. A line with quotes is read on its
+    own as a record; if a quoted field of it does not close on it (where the whole text might close it
+    on a later line), the whole text is read record by record. Either way what is kept, quarantined and
+    why is the same, which tests/sources/test_plain_csv.py checks on random texts.
+    """
+    contract = batch.contract
+    if "\r" in text:
+        return False
+    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    lengths = pc.binary_length(lines)
+    if pc.max(lengths).as_py() * 4 > FIELD_LIMIT_BYTES:  # a value might pass the limit
+        return False
+    numbers = pa.array(np.flatnonzero(pc.greater(lengths, 0).to_numpy(zero_copy_only=False)) + 1)
+    lines = pc.take(lines, pc.subtract(numbers, 1)).cast(pa.string())
+    if not len(lines):
+        _header(None, batch)
+    first = lines[0].as_py()
+    if contract.quote_char in first:
+        return False
+    header = _header(CsvRecord(numbers[0].as_py(), first, first.split(contract.delimiter)), batch)
+    lines, numbers = lines[1:], numbers[1:]
+    quoted = pc.match_substring(lines, contract.quote_char)
+    dialect = _dialect(contract.delimiter, contract.quote_char)
+    with_quotes = [
+        _record_at(line, 0, number, dialect)[0]
+        for number, line in zip(
+            numbers.filter(quoted).to_pylist(), lines.filter(quoted).to_pylist(), strict=True
+        )
+    ]
+    if any(record is None or record.unclosed for record in with_quotes):
+        return False
+    for record in with_quotes:
+        _take(record, header, batch)  # type: ignore[arg-type]
+    plain = pc.invert(quoted)
+    _take_plain_lines(lines.filter(plain), numbers.filter(plain), header, batch)
+    return True
+
+
+def _take_plain_lines(lines: pa.Array, numbers: pa.Array, header: list[str], batch: SourceBatch) -> None:
+    """Keep or quarantine lines without quotes, each a record, as a block."""
+    fields = pc.split_pattern(lines, batch.contract.delimiter)
+    counts = pc.list_value_length(fields)
+    complete = pc.equal(counts, len(header))
+    incomplete = pc.invert(complete)
+    for number, raw, count in zip(
+        numbers.filter(incomplete).to_pylist(),
+        lines.filter(incomplete).to_pylist(),
+        counts.filter(incomplete).to_pylist(),
+        strict=True,
+    ):
+        batch.quarantine(number, raw, f"expected {len(header)} fields, found {count}")
+    fields = fields.filter(complete)
+    columns = {}
+    for name in batch.columns:
+        if name in header:
+            values = pc.list_element(fields, header.index(name))
+            columns[name] = pc.if_else(
+                pc.equal(values, ""), pa.scalar(None, pa.string()), values
+            )  # empty is absent
+        else:
+            columns[name] = pa.nulls(len(fields), pa.string())
+    batch.keep_table(
+        pa.table(
+            {
+                **columns,
+                LINE_NUMBER: numbers.filter(complete).cast(pa.int64()),
+                RAW_RECORD: lines.filter(complete),
+            }
+        )
+    )
 
 
 def _may_be_big(record: CsvRecord) -> bool:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import pyarrow as pa
 
-from sources.batches import SourceBatch
+from sources.batches import SourceBatch, records_schema
 from sources.contracts import SourceContract
 from sources.pii import NORTH_AMERICA, pseudonymise
 
@@ -226,32 +226,27 @@ def _check_time_zone(timezone: str) -> None:
 def _incoming_table(
     contract: SourceContract, files: list[SourceBatch], key: bytes, phone_country_code: str
 ) -> pa.Table:
-    data: dict[str, list[object]] = {name: [] for name in contract.column_names}
-    metadata: dict[str, list[object]] = {
-        "_export_date": [],
-        "_source_file": [],
-        "_line_number": [],
-        "_raw": [],
-    }
+    """Every kept record of `files` as one table: text values, a keyed hash per PII column, load metadata."""
+    parts = []
     for parsed in files:
-        for name in contract.column_names:
-            data[name].extend(parsed.columns[name])
-        metadata["_export_date"].extend([parsed.export_date] * len(parsed.line_numbers))
-        metadata["_source_file"].extend([parsed.origin] * len(parsed.line_numbers))
-        metadata["_line_number"].extend(parsed.line_numbers)
-        metadata["_raw"].extend(parsed.raw_records)
-    arrays: dict[str, pa.Array] = {name: pa.array(values, pa.string()) for name, values in data.items()}
+        records = parsed.records()
+        n = records.num_rows
+        parts.append(
+            records.append_column(
+                "_export_date", pa.array([parsed.export_date] * n, pa.date32())
+            ).append_column("_source_file", pa.array([parsed.origin] * n, pa.string()))
+        )
+    schema = records_schema(contract.column_names)
+    schema = schema.append(pa.field("_export_date", pa.date32())).append(
+        pa.field("_source_file", pa.string())
+    )
+    incoming = pa.concat_tables(parts) if parts else schema.empty_table()
     for column in contract.columns:
         if column.pii:
-            arrays[hash_column(column.name)] = pa.array(
-                pseudonymise(column.name, data[column.name], key, phone_country_code),  # type: ignore[arg-type]
-                pa.string(),
-            )
-    arrays["_export_date"] = pa.array(metadata["_export_date"], pa.date32())
-    arrays["_source_file"] = pa.array(metadata["_source_file"], pa.string())
-    arrays["_line_number"] = pa.array(metadata["_line_number"], pa.int64())
-    arrays["_raw"] = pa.array(metadata["_raw"], pa.string())
-    return pa.table(arrays)
+            values = incoming.column(column.name).to_pylist()
+            hashed = pseudonymise(column.name, values, key, phone_country_code)
+            incoming = incoming.append_column(hash_column(column.name), pa.array(hashed, pa.string()))
+    return incoming
 
 
 class Replace(StrEnum):

@@ -92,7 +92,7 @@ def test_bom_and_added_column_are_handled(tmp_path: Path) -> None:
     write_orders(tmp_path, DAY, GOOD + ",extra", header=HEADER + ",coupon_code", encoding="utf-8-sig")
     parsed = read_landing_file(ORDERS, ORDERS.file_for(tmp_path, DAY), DAY)
     assert parsed.added_columns == ("coupon_code",)
-    assert parsed.columns["order_id"] == ["O1"]
+    assert parsed.records().column("order_id").to_pylist() == ["O1"]
 
 
 def test_unclosed_quote_is_quarantined_not_lost(tmp_path: Path) -> None:
