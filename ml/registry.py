@@ -524,6 +524,18 @@ def current_champion(con: duckdb.DuckDBPyConnection, task: Task) -> RegistryReco
     return _one(con, "task = ? AND status = 'champion'", task)
 
 
+def last_trained_for(con: duckdb.DuckDBPyConnection, task: Task, horizon_days: int) -> date | None:
+    """The latest scoring date a model of `task` for `horizon_days` was trained for (champion or not),
+    or None when none was; a model scoring as of a later date was trained before it."""
+    if not _registry_exists(con):
+        return None
+    row = con.execute(
+        f"SELECT max(scoring_date) FROM {REGISTRY_TABLE} WHERE task = ? AND horizon_days = ?",
+        [task, horizon_days],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def registered(con: duckdb.DuckDBPyConnection, model_version: str) -> RegistryRecord | None:
     """The registry row of `model_version`, or None if it was never registered."""
     return _one(con, "model_version = ?", model_version)
@@ -539,11 +551,7 @@ def _retire_champion(con: duckdb.DuckDBPyConnection, task: Task, successor: str)
 def _one(con: duckdb.DuckDBPyConnection, condition: str, parameter: str) -> RegistryRecord | None:
     """The registry row matching `condition`; None also when there is no registry yet, so that a
     read-only connection can ask without creating the table."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'ml' AND table_name = 'model_registry'"
-    ).fetchone()
-    if exists is None or exists[0] == 0:
+    if not _registry_exists(con):
         return None
     row = con.execute(
         f"SELECT {', '.join(_COLUMNS)} FROM {REGISTRY_TABLE} WHERE {condition}", [parameter]
@@ -554,6 +562,14 @@ def _one(con: duckdb.DuckDBPyConnection, condition: str, parameter: str) -> Regi
     for column in _JSON_COLUMNS:
         values[column] = json.loads(values[column])
     return RegistryRecord(**values)
+
+
+def _registry_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'ml' AND table_name = 'model_registry'"
+    ).fetchone()
+    return exists is not None and exists[0] > 0
 
 
 def _sql_value(column: str, value: Any) -> Any:

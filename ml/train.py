@@ -424,7 +424,7 @@ def _train(
         "lambda_l2": config.lambda_l2,
         "seed": config.seed,
         "deterministic": config.deterministic,
-        "force_row_wise": config.deterministic,
+        "force_col_wise": config.deterministic,  # as deterministic as row-wise, and faster on many rows
         "num_threads": config.num_threads,
         "verbosity": -1,
     }

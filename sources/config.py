@@ -297,10 +297,15 @@ class Drift(_Section):
 
 
 class Models(_Section):
+    """`retrain_every_days`: a run trains new models (which challenge the champions) when the last were
+    trained for a scoring date at least this many days earlier; runs in between score with the
+    champions, so a daily refresh does not pay for training every day."""
+
     churn: ChurnModel = ChurnModel()
     clv: ClvModel = ClvModel()
     promotion: Promotion = Promotion()
     drift: Drift = Drift()
+    retrain_every_days: PositiveDays = 7
 
 
 class Lifecycle(_Section):

@@ -193,8 +193,10 @@ def _check_records(con: duckdb.DuckDBPyConnection, contract: SourceContract, tim
 
     Set-based in DuckDB, one pass over the batch: a regular expression and a cast per value.
     """
+    # A value starting with a visible ASCII character (most of them) is not blank: no regex needed.
     blank_is_null = ", ".join(
-        f"case when regexp_full_match({c}, '{BLANK_PATTERN}') then null else {c} end as {c}"
+        f"case when ascii({c}) between 33 and 126 then {c} "
+        f"when regexp_full_match({c}, '{BLANK_PATTERN}') then null else {c} end as {c}"
         for c in contract.column_names
     )
     typed = "".join(

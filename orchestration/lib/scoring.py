@@ -19,12 +19,19 @@ from sources.raw_tables import last_export_day
 
 class ScoringResource(dg.ConfigurableResource):
     """Set `scoring_date` (YYYY-MM-DD) in the launchpad (resources.scoring.config.scoring_date) to score
-    as of a past date; empty means the day after the last loaded export day of orders."""
+    as of a past date; empty means the day after the last loaded export day of orders. `retrain` trains
+    new models now instead of on the configured cadence."""
 
     scoring_date: str = Field(
         default="",
         description="The date features, segments, both models and bi.customer_360 are as of, YYYY-MM-DD; "
         "they use only what happened before it. Empty: the day after the last loaded export day.",
+    )
+
+    retrain: bool = Field(
+        default=False,
+        description="Train new models in this run even when the last ones are more recent than "
+        "models.retrain_every_days (a new model still replaces the champion only if it is better).",
     )
 
     def resolve(self, warehouse: WarehouseResource) -> date:

@@ -16,11 +16,13 @@ from ml.pipeline import (
     CHAMPION,
     NEW_MODEL,
     ChurnConfig,
+    ChurnResult,
     ClvConfig,
     DriftLimits,
     drift_profile,
     fit_and_score_churn,
     fit_and_score_clv,
+    training_due,
     with_btyd_features,
 )
 from ml.registry import load_model, save_model
@@ -155,3 +157,72 @@ def test_a_champion_that_learned_from_later_outcomes_never_scores_an_earlier_dat
     assert "after the scoring date" in run.decision.reason
     # What a run on that date saw, exactly: the later champion changed nothing.
     pd.testing.assert_frame_equal(run.scores, alone.scores)
+
+
+@pytest.fixture(scope="module")
+def trained_churn(history: SyntheticCustomers, fast_churn_config: ChurnTrainConfig) -> ChurnResult:
+    return fit_and_score_churn(
+        history.features, history.orders, history.scoring_date, ChurnConfig(train=fast_churn_config)
+    )
+
+
+def test_between_trainings_the_champion_scores_alone_as_it_did_when_trained(
+    history: SyntheticCustomers,
+    fast_churn_config: ChurnTrainConfig,
+    trained_churn: ChurnResult,
+    tmp_path: Path,
+) -> None:
+    trained = trained_churn
+    champion = load_model(save_model(trained.model, tmp_path))
+    at_scoring = history.features.loc[history.features["snapshot_date"] == history.scoring_date]
+    alone = fit_and_score_churn(
+        at_scoring,  # the scoring snapshot is all a run that does not train reads
+        history.orders.iloc[:0],
+        history.scoring_date,
+        ChurnConfig(train=fast_churn_config),
+        champion=champion,
+        champion_profile=trained.profile,
+        train=False,
+    )
+    assert alone.challenger is None and alone.decision is None and alone.holdout is None
+    assert alone.model.model_version == trained.model.model_version and alone.fallback_reason is None
+    pd.testing.assert_frame_equal(alone.scores, trained.scores)
+    assert alone.drift is not None and "score" in set(alone.drift["column"])
+
+
+@pytest.mark.parametrize(
+    ("last_trained_days_before", "due"),
+    [
+        (None, "never"),
+        (0, None),
+        (6, None),
+        (7, "models.retrain_every_days is 7"),
+        (30, "models.retrain_every_days"),
+    ],
+)
+def test_a_new_model_is_trained_on_the_cadence(
+    history: SyntheticCustomers,
+    fast_churn_config: ChurnTrainConfig,
+    trained_churn: ChurnResult,
+    last_trained_days_before: int | None,
+    due: str | None,
+) -> None:
+    scoring, champion = history.scoring_date, trained_churn.model
+    last = None if last_trained_days_before is None else scoring - pd.Timedelta(days=last_trained_days_before)
+    reason = training_due(champion, last, scoring, fast_churn_config.horizon_days, every_days=7)
+    assert reason is None if due is None else due in (reason or "")
+
+
+def test_a_champion_that_cannot_score_the_date_always_sends_the_run_to_training(
+    history: SyntheticCustomers, fast_churn_config: ChurnTrainConfig, trained_churn: ChurnResult
+) -> None:
+    scoring, champion = history.scoring_date, trained_churn.model
+    horizon = fast_churn_config.horizon_days
+    assert training_due(None, None, scoring, horizon, 7) == "no champion yet"
+    assert "horizon" in (training_due(champion, scoring, scoring, horizon + 1, 7) or "")
+    past = scoring - pd.Timedelta(days=horizon)  # the champion saw outcomes up to the scoring date
+    assert "learned from outcomes after" in (training_due(champion, past, past, horizon, 7) or "")
+    at_scoring = snapshot_rows(history.features, scoring)
+    assert "not a LightGBM model" in (
+        training_due(run_rate_model("churn", horizon, at_scoring), scoring, scoring, horizon, 7) or ""
+    )

@@ -25,7 +25,7 @@ from ml.backtest import SCORE_COLUMN, backtest
 from ml.btyd import btyd_features, btyd_model, fit_btyd
 from ml.drift import drift_summary
 from ml.explain import ReasonCodePlan
-from ml.model import ScoringModel
+from ml.model import ScoringModel, Task
 from ml.pipeline import (
     BTYD_BASELINE,
     CHAMPION,
@@ -37,9 +37,11 @@ from ml.pipeline import (
     ScoringResult,
     fit_and_score_churn,
     fit_and_score_clv,
+    training_due,
 )
 from ml.registry import (
     current_champion,
+    last_trained_for,
     load_attachments,
     load_model,
     new_record,
@@ -61,8 +63,16 @@ from orchestration.lib.deployment import DEPLOYMENT
 from orchestration.lib.scoring import ScoringResource
 from orchestration.lib.warehouse import WAREHOUSE_POOL, WarehouseResource
 
-# Snapshots up to the scoring date only: a model scoring a past date never reads a later snapshot.
-FEATURES_SQL = "select * from marts.customer_features where snapshot_date <= ?"
+# The scoring date's snapshot whole, and the snapshots whose outcome window has ended by then (the
+# training rows): whole customers kept by a hash of customer_id, a share `$per_million` of them, so the
+# frame stays near the model's max_training_rows however many customers and however long the history.
+# A model scoring a past date never reads a later snapshot.
+FEATURES_SQL = (
+    "select * from marts.customer_features where snapshot_date = $scoring_date "
+    "or (snapshot_date + to_days($horizon_days) <= $scoring_date "
+    "and hash(customer_id) % 1000000 < $per_million)"
+)
+LABELLED_ROWS_SQL = "select count(*) from marts.customer_features where snapshot_date + to_days($horizon_days) <= $scoring_date"
 # The BTYD baseline is fitted on the scoring date's customers alone: no earlier snapshot is read.
 SCORING_FEATURES_SQL = "select * from marts.customer_features where snapshot_date = ?"
 # Orders of known customers before the scoring date: the 'unknown' customer (anonymous purchases) is no
@@ -97,7 +107,8 @@ CLV_CONFIG = ClvConfig(
 _UPSTREAM = [mart_asset_key(m) for m in ("customer_features", "fct_orders", "dim_customers")]
 
 FitAndScore = Callable[
-    [pd.DataFrame, pd.DataFrame, pd.Timestamp, ScoringModel | None, Mapping[str, Any] | None], ScoringResult
+    [pd.DataFrame, pd.DataFrame, pd.Timestamp, ScoringModel | None, Mapping[str, Any] | None, bool],
+    ScoringResult,
 ]
 
 
@@ -283,6 +294,44 @@ def _drift_check(
     )
 
 
+def read_features(
+    warehouse: WarehouseResource, scoring_date: date, config: ChurnConfig | ClvConfig, train: bool = True
+) -> pd.DataFrame:
+    """The feature rows a model run reads: with `train`, FEATURES_SQL, the training rows sampled in the
+    warehouse, so no step holds every snapshot of every customer; else the scoring snapshot alone."""
+    if not train:
+        return warehouse.read_frame(SCORING_FEATURES_SQL, [scoring_date])
+    horizon = config.train.horizon_days
+    parameters = {"scoring_date": scoring_date, "horizon_days": horizon}
+    with warehouse.connect(read_only=True) as con:
+        labelled = con.execute(LABELLED_ROWS_SQL, parameters).fetchone()
+        share = min(1.0, config.max_training_rows / labelled[0]) if labelled and labelled[0] else 1.0
+        return con.execute(FEATURES_SQL, {**parameters, "per_million": round(share * 1_000_000)}).df()
+
+
+def _training(
+    warehouse: WarehouseResource,
+    scoring: ScoringResource,
+    champion: ScoringModel | None,
+    task: Task,
+    horizon_days: int,
+    scoring_date: date,
+) -> str | None:
+    """Why this run trains a new model (`ml.pipeline.training_due`, or the launchpad's `retrain`), or
+    None when the champion scores alone."""
+    if scoring.retrain:
+        return "asked for in the launchpad (resources.scoring.config.retrain)"
+    with warehouse.connect(read_only=True) as con:
+        last = last_trained_for(con, task, horizon_days)
+    return training_due(
+        champion,
+        None if last is None else pd.Timestamp(last),
+        pd.Timestamp(scoring_date),
+        horizon_days,
+        _models.retrain_every_days,
+    )
+
+
 def _fit_score_and_store(
     context: dg.AssetExecutionContext,
     table: str,
@@ -293,19 +342,26 @@ def _fit_score_and_store(
     """Both models move data the same way: marts and the champion in, the scoring date's rows replaced
     in `table`, the new version registered and its report out."""
     scoring_date = scoring.resolve(warehouse)
-    task = "churn" if "churn" in table else "clv"
+    task: Task = "churn" if "churn" in table else "clv"
+    config = CHURN_CONFIG if task == "churn" else CLV_CONFIG
     try:
-        features = warehouse.read_frame(FEATURES_SQL, [scoring_date])
+        champion, champion_profile = _champion(context, warehouse, task)
+        training = _training(warehouse, scoring, champion, task, config.train.horizon_days, scoring_date)
+        features = read_features(warehouse, scoring_date, config, train=training is not None)
         if not (pd.to_datetime(features["snapshot_date"]) == pd.Timestamp(scoring_date)).any():
             raise ValueError(
                 f"marts.customer_features has no snapshot at the scoring date {scoring_date}: materialize "
                 "the warehouse with the same scoring date first"
             )
         orders = warehouse.read_frame(ORDERS_SQL, [scoring_date])
-        champion, champion_profile = _champion(context, warehouse, task)
-        result = fit_and_score(features, orders, pd.Timestamp(scoring_date), champion, champion_profile)
+        at = pd.Timestamp(scoring_date)
+        result = fit_and_score(features, orders, at, champion, champion_profile, training is not None)
         points = _backtest(warehouse, table, result, orders, scoring_date)
         extra = {**_register(warehouse, result, scoring_date), **_report(result, scoring_date, table, points)}
+        extra["training"] = training or (
+            f"none: the champion {result.model.model_version} scored; a new model challenges it "
+            f"every {_models.retrain_every_days} days (models.retrain_every_days)"
+        )
     except Exception as error:  # a model must never keep the warehouse and the other model from publishing
         context.log.error(f"{table}: no scores for {scoring_date}:\n{traceback.format_exc()}")
         message = f"{type(error).__name__}: {error}"
@@ -356,8 +412,8 @@ def customer_churn_scores(
     return _fit_score_and_store(
         context,
         "ml.customer_churn_scores",
-        lambda features, orders, at, champion, profile: fit_and_score_churn(
-            features, orders, at, CHURN_CONFIG, champion, profile
+        lambda features, orders, at, champion, profile, train: fit_and_score_churn(
+            features, orders, at, CHURN_CONFIG, champion, profile, train
         ),
         warehouse,
         scoring,
@@ -383,8 +439,8 @@ def customer_clv(
     return _fit_score_and_store(
         context,
         "ml.customer_clv",
-        lambda features, orders, at, champion, profile: fit_and_score_clv(
-            features, orders, at, CLV_CONFIG, champion, profile
+        lambda features, orders, at, champion, profile, train: fit_and_score_clv(
+            features, orders, at, CLV_CONFIG, champion, profile, train
         ),
         warehouse,
         scoring,
