@@ -11,10 +11,15 @@ hold (and reported as added); only a contract member holding an object or array 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 
-from sources.batches import SourceBatch
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sources.batches import LINE_NUMBER, RAW_RECORD, SourceBatch
 from sources.landing_text import (
+    FIELD_LIMIT_BYTES,
     RECORD_LIMIT_BYTES,
     LandingFileError,
     lone_surrogate,
@@ -22,6 +27,9 @@ from sources.landing_text import (
     text_lines,
     too_big,
 )
+
+# A lone surrogate, or the escape that may decode to one (a pair decodes to a character and passes).
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 class _Number(str):
@@ -82,9 +90,18 @@ class _StrictJson:
 
 
 def parse_jsonl(text: str, batch: SourceBatch) -> None:
-    """Read a JSON lines export into `batch`; the members seen decide the shape (JSON has no header)."""
+    """Read a JSON lines export into `batch`; the members seen decide the shape (JSON has no header).
+
+    Past decoding, the time of a large load went into looking at every value and keeping every line on
+    its own. Only a line that may hold a problem in a contract member is looked at value by value
+    (`_may_hold_problem`); the lines kept become one block, a member's values one Arrow array. What is
+    kept, quarantined and why is the same, which tests/sources/test_json_blocks.py checks on random texts.
+    """
     decoder = _StrictJson()
-    seen: dict[str, None] = {}  # member names in order of first appearance
+    seen: dict[str, object] = {}  # member names in order of first appearance
+    rows: list[Sequence[object]] = []
+    line_numbers: list[int] = []
+    lines: list[str] = []
     for line_number, line in text_lines(text):
         if not line.strip(" \t"):  # JSON's own blanks only: str.strip() would drop a line of U+00A0
             continue
@@ -92,17 +109,48 @@ def parse_jsonl(text: str, batch: SourceBatch) -> None:
         if isinstance(document, str):
             batch.quarantine(line_number, line, document)
             continue
-        seen.update(dict.fromkeys(document))
-        values = _contract_values(document, batch)
+        seen.update(document)
+        values: Sequence[object] | str
+        if _may_hold_problem(line):
+            values = _contract_values(document, batch)
+        else:
+            values = list(map(document.get, batch.columns))
         if isinstance(values, str):
             batch.quarantine(line_number, line, values)
-        else:
-            batch.keep(line_number, line, values)
+            continue
+        rows.append(values)
+        line_numbers.append(line_number)
+        lines.append(line)
+    members = zip(*rows, strict=True) if rows else ([] for _ in batch.columns)
+    records = {name: _member_texts(values) for name, values in zip(batch.columns, members, strict=True)}
+    numbers, raw = pa.array(line_numbers, pa.int64()), pa.array(lines, pa.string())
+    batch.keep_table(pa.table({**records, LINE_NUMBER: numbers, RAW_RECORD: raw}))
     if seen:
         missing = batch.compare_shape(seen)
         if missing:
             raise LandingFileError(f"{batch.origin}: required columns missing: {', '.join(missing)}")
         batch.added_columns = tuple(shown(name, limit=200) for name in batch.added_columns)
+
+
+def _may_hold_problem(line: str) -> bool:
+    """Whether a contract member of the line may hold a nested value, a lone surrogate or a text too big:
+    without `[`, a second `{`, a surrogate (escaped or not) and a field's limit of bytes, none can."""
+    return (
+        "[" in line
+        or line.count("{") > 1
+        or len(line) * 4 > FIELD_LIMIT_BYTES
+        # The search costs more than the rest: most lines are ASCII without an escape, and skip it.
+        or (("\\u" in line or not line.isascii()) and bool(_SURROGATE.search(line)))
+    )
+
+
+def _member_texts(values: Sequence[object]) -> pa.Array:
+    """A member's values as `_value_text` spells them: Arrow builds texts and absent values itself, so only
+    a member holding a boolean is spelled value by value."""
+    if bool in set(map(type, values)):
+        values = [_value_text(value) for value in values]
+    text = pa.array(values, pa.string())
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
 def _document(decoder: _StrictJson, line: str) -> dict[str, object] | str:
