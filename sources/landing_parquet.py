@@ -42,7 +42,8 @@ _PYTHON_DAYS = ((date.min - _EPOCH).days, (date.max - _EPOCH).days)
 class ColumnText:
     """A column as canonical text per row, and the rows whose value has none (row index -> why).
 
-    Read as a block (`_text_block`), the values are an Arrow array: null where absent or a problem.
+    Read as a block (`_text_block`), the common types' values are an Arrow array, null where absent or a
+    problem; the others' a list, as `column_text` gives them.
     """
 
     values: list[str | None] | pa.ChunkedArray
@@ -108,8 +109,8 @@ def _contract_texts(
 
 def _read_as_block(path: Path, table: pa.Table, batch: SourceBatch) -> bool:
     """Read the rows as `parse_parquet` would one by one, but a column at a time; False (with `batch`
-    untouched but for its shape) when a column holds nested values, whose raw JSON only the row's own
-    `json.dumps` spells exactly.
+    untouched but for its shape) when a column holds nested values (or an extension type's), whose raw
+    JSON only the row's own `json.dumps` spells exactly.
 
     A row per Python dict and a JSON text per row was where the time of a large load went: here the
     common types become canonical text and raw JSON with Arrow kernels, the rows with a problem are
