@@ -348,11 +348,10 @@ def test_parquet_nan_and_out_of_range_dates_are_quarantined(tmp_path: Path) -> N
     )
     path = write_parquet(MARKETING_EVENTS, tmp_path, DAY, table)
     batch = read_landing_file(MARKETING_EVENTS, path, DAY)
-    assert (batch.line_numbers, batch.columns["campaign_id"], batch.columns["event_type"]) == (
-        [1],
-        ["1.5"],
-        ["2024-03-01"],
-    )
+    kept = batch.records().to_pylist()
+    assert [(r["_line_number"], r["campaign_id"], r["event_type"]) for r in kept] == [
+        (1, "1.5", "2024-03-01")
+    ]
     assert {q.line_number: q.reason for q in batch.quarantined} == {
         2: "field campaign_id: nan is not a number; field event_type: 1000000000 days after 1970-01-01 is "
         "not a date between the years 1 and 9999",
