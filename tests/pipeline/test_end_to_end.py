@@ -243,3 +243,21 @@ def test_a_model_that_fails_keeps_its_scores_and_the_rest_still_publishes(
     assert query(copy, "select count(*), max(scoring_date) from ml.customer_churn_scores") == scores_before
     assert copy.paths.serving_path.is_file()
     assert run.asset_materializations_for_node("serving__bi_warehouse")
+
+
+def test_a_run_between_trainings_scores_with_the_champion_and_shows_its_report(
+    settings: ClienteleConfig, pipeline_run
+) -> None:
+    scores_sql = "select * from ml.customer_churn_scores order by customer_id, scoring_date"
+    before = query(settings, scores_sql)
+    rescore = dg.materialize(ml_assets, resources=resources_for(settings))
+    assert rescore.success
+    [churn] = [
+        m.materialization.metadata
+        for m in rescore.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey(["ml", "customer_churn_scores"])
+    ]
+    assert churn["training"].value.startswith("none: the champion")  # type: ignore[union-attr]
+    figures = churn["report_figures"].value  # type: ignore[union-attr]
+    assert "from the run that trained it" in figures and "data:image/png;base64," in figures
+    assert query(settings, scores_sql) == before  # the champion scores as it did when it was trained

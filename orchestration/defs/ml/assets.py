@@ -133,27 +133,32 @@ def _checks(task: str) -> list[dg.AssetCheckSpec]:
 
 def _champion(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, task: str
-) -> tuple[ScoringModel | None, Mapping[str, Any] | None]:
-    """The registry's champion for `task` and its drift profile; none when there is none yet or its
-    stored file cannot be read (the new model then competes with no one, and the log says why)."""
+) -> tuple[ScoringModel | None, Mapping[str, Any]]:
+    """The registry's champion for `task` and what was stored with it (its drift profile, its report);
+    none when there is none yet or its stored file cannot be read (the new model then competes with no
+    one, and the log says why)."""
     with warehouse.connect(read_only=True) as con:
         record = current_champion(con, task)  # type: ignore[arg-type]
     if record is None:
-        return None, None
+        return None, {}
     try:
         path = Path(record.model_path)
-        return load_model(path), load_attachments(path).get("drift_profile")
+        return load_model(path), load_attachments(path)
     except (OSError, ValueError, KeyError) as error:
         context.log.warning(f"champion {record.model_version} unreadable at {record.model_path}: {error}")
-        return None, None
+        return None, {}
 
 
-def _register(warehouse: WarehouseResource, result: ScoringResult, scoring_date: date) -> dict[str, Any]:
-    """Store the run's new model and record it with the decision; metadata saying what happened."""
+def _register(
+    warehouse: WarehouseResource, result: ScoringResult, scoring_date: date, report: Mapping[str, str]
+) -> dict[str, Any]:
+    """Store the run's new model, with its drift profile and its report (which runs it scores without
+    training show), and record it with the decision; metadata saying what happened."""
     new, decision, holdout = result.challenger, result.decision, result.holdout
     if new is None or decision is None or holdout is None:
         return {}
-    path = save_model(new, MODELS_DIR, attachments={"drift_profile": result.profile})
+    attachments = {"drift_profile": result.profile, "report": {**report, "trained_for": str(scoring_date)}}
+    path = save_model(new, MODELS_DIR, attachments=attachments)
     record = new_record(
         new,
         path,
@@ -202,8 +207,9 @@ def _backtest(
 
 def _report(
     result: ScoringResult, scoring_date: date, table: str, points: tuple[BacktestPoint, ...]
-) -> dict[str, dg.MetadataValue]:
-    """The model report as asset metadata (metrics table, figures) and as HTML beside the BI copy."""
+) -> dict[str, str]:
+    """The new model's report as Markdown (metrics table, figures), also written as HTML beside the BI
+    copy; empty when the run trained no model."""
     new, holdout = result.challenger, result.holdout
     if new is None or holdout is None:
         return {}
@@ -224,11 +230,30 @@ def _report(
         currency=DEPLOYMENT.currency.default,
     )
     report = build_report(evaluation, points)
-    html = write_report_html(report, REPORTS_DIR / f"{table.split('.')[-1]}.html")
+    write_report_html(report, _report_html(table))
+    return {"report_metrics": metrics_markdown(report), "report_figures": figures_markdown(report)}
+
+
+def _report_html(table: str) -> Path:
+    return REPORTS_DIR / f"{table.split('.')[-1]}.html"
+
+
+def _report_metadata(
+    table: str, report: Mapping[str, str], stored: Mapping[str, Any], model: ScoringModel
+) -> dict[str, Any]:
+    """The report entries of the step's metadata: this run's, or, when it scored without training, the
+    report stored with the model that scored (from the run that trained it), saying so."""
+    if not report and stored.get("report"):
+        note = (
+            f"_The report of {model.model_version}, from the run that trained it for "
+            f"{stored['report']['trained_for']}: this run scored with it without training._\n\n"
+        )
+        report = {name: note + stored["report"][name] for name in ("report_metrics", "report_figures")}
+    if not report:
+        return {}
     return {
-        "report_metrics": dg.MetadataValue.md(metrics_markdown(report)),
-        "report_figures": dg.MetadataValue.md(figures_markdown(report)),
-        "report_html": dg.MetadataValue.path(str(html)),
+        **{name: dg.MetadataValue.md(text) for name, text in report.items()},
+        "report_html": dg.MetadataValue.path(str(_report_html(table))),
     }
 
 
@@ -345,7 +370,7 @@ def _fit_score_and_store(
     task: Task = "churn" if "churn" in table else "clv"
     config = CHURN_CONFIG if task == "churn" else CLV_CONFIG
     try:
-        champion, champion_profile = _champion(context, warehouse, task)
+        champion, stored = _champion(context, warehouse, task)
         training = _training(warehouse, scoring, champion, task, config.train.horizon_days, scoring_date)
         features = read_features(warehouse, scoring_date, config, train=training is not None)
         if not (pd.to_datetime(features["snapshot_date"]) == pd.Timestamp(scoring_date)).any():
@@ -355,9 +380,14 @@ def _fit_score_and_store(
             )
         orders = warehouse.read_frame(ORDERS_SQL, [scoring_date])
         at = pd.Timestamp(scoring_date)
-        result = fit_and_score(features, orders, at, champion, champion_profile, training is not None)
+        train = training is not None
+        result = fit_and_score(features, orders, at, champion, stored.get("drift_profile"), train)
         points = _backtest(warehouse, table, result, orders, scoring_date)
-        extra = {**_register(warehouse, result, scoring_date), **_report(result, scoring_date, table, points)}
+        report = _report(result, scoring_date, table, points)
+        extra = {
+            **_register(warehouse, result, scoring_date, report),
+            **_report_metadata(table, report, stored, result.model),
+        }
         extra["training"] = training or (
             f"none: the champion {result.model.model_version} scored; a new model challenges it "
             f"every {_models.retrain_every_days} days (models.retrain_every_days)"
