@@ -9,7 +9,6 @@ truth folder.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
@@ -23,16 +22,11 @@ from orchestration.defs.serving.assets import ServingResource, bi_warehouse, ser
 from orchestration.defs.warehouse.assets import warehouse_models
 from orchestration.lib.dbt import dbt_cli_resource
 from orchestration.lib.deployment import DEPLOYMENT
-from orchestration.lib.event_log import BATCH_SIZE, BATCH_SIZE_ENV
 from orchestration.lib.landing import LandingResource
 from orchestration.lib.scoring import ScoringResource
 from orchestration.lib.shop_database import ShopDatabaseResource
 from orchestration.lib.warehouse import WarehouseResource
 from sources.config import SHOP_DATABASE_URL_ENV, ClienteleConfig
-
-# Steps hand their partition events to the instance in batches (orchestration/lib/event_log.py), in every
-# process that runs them: `make run`, `dagster dev`'s run workers, tests.
-os.environ.setdefault(BATCH_SIZE_ENV, BATCH_SIZE)
 
 ALL_ASSETS = [
     *raw_assets,
