@@ -14,12 +14,33 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from hypothesis import HealthCheck, settings
 
+from sources.batches import SourceBatch
 from sources.contracts import SourceContract
 from sources.landing import read_landing_file
 from sources.raw_tables import QUARANTINE_TABLE, LoadResult, load_window, raw_table_name
 
 KEY = b"reliability-test-key"
+
+# The property tests proving a reader's block path reads what its record-by-record path reads.
+SAME_READS = settings(
+    max_examples=400,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def read_outcome(batch: SourceBatch, in_line_order: bool = True) -> tuple[object, ...]:
+    """Everything a reader decided about a batch, to compare two ways of reading it: kept records,
+    quarantined ones, the shape and the count; in line order, unless the order kept is compared too."""
+    records, quarantined = batch.records().to_pylist(), batch.quarantined
+    if in_line_order:
+        records = sorted(records, key=lambda record: record["_line_number"])
+        quarantined = sorted(quarantined, key=lambda record: record.line_number)
+    return records, quarantined, batch.added_columns, batch.missing_columns, batch.rows_read
 
 
 def write_text(contract: SourceContract, landing: Path, day: date, content: str | bytes) -> Path:

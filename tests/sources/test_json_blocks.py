@@ -16,8 +16,9 @@ import json
 from datetime import date
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from landing_fixture import SAME_READS, read_outcome
 
 import sources.landing_json as landing_json
 from sources.batches import SourceBatch
@@ -97,22 +98,10 @@ def _read(text: str, skipping: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[o
             landing_json.parse_jsonl(text, batch)
         except LandingFileError as error:
             return str(error)
-    return (
-        batch.records().to_pylist(),
-        batch.quarantined,
-        batch.added_columns,
-        batch.missing_columns,
-        batch.rows_read,
-    )
+    return read_outcome(batch, in_line_order=False)
 
 
-@settings(
-    max_examples=400,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@SAME_READS
 @given(text=jsonl_texts())
 def test_texts_read_the_same_skipping_lines_without_problems_or_not(
     text: str, monkeypatch: pytest.MonkeyPatch

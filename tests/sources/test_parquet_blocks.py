@@ -22,8 +22,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from landing_fixture import SAME_READS, read_outcome
 
 import sources.landing_parquet as landing_parquet
 from sources.batches import SourceBatch
@@ -156,22 +157,10 @@ def _read(path: Path, block: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[obj
             landing_parquet.parse_parquet(path, batch)
         except LandingFileError as error:
             return str(error)
-    return (
-        sorted(batch.records().to_pylist(), key=lambda record: record["_line_number"]),
-        sorted(batch.quarantined, key=lambda record: record.line_number),
-        batch.added_columns,
-        batch.missing_columns,
-        batch.rows_read,
-    )
+    return read_outcome(batch)
 
 
-@settings(
-    max_examples=400,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@SAME_READS
 @given(table=tables())
 def test_tables_read_the_same_a_column_or_a_row_at_a_time(
     table: pa.Table, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

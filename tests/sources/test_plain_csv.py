@@ -14,8 +14,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from landing_fixture import SAME_READS, read_outcome
 
 import sources.landing_csv as landing_csv
 from sources.batches import SourceBatch
@@ -66,22 +67,10 @@ def _read(text: str, plain: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[obje
             landing_csv.parse_csv(text, batch)
         except LandingFileError as error:
             return str(error)
-    return (  # in line order: the line path keeps quoted lines before the block of the others
-        sorted(batch.records().to_pylist(), key=lambda record: record["_line_number"]),
-        sorted(batch.quarantined, key=lambda record: record.line_number),
-        batch.added_columns,
-        batch.missing_columns,
-        batch.rows_read,
-    )
+    return read_outcome(batch)
 
 
-@settings(
-    max_examples=400,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@SAME_READS
 @given(text=plain_texts())
 def test_plain_texts_read_the_same_a_block_or_a_record_at_a_time(
     text: str, monkeypatch: pytest.MonkeyPatch
