@@ -26,10 +26,13 @@ from sources.landing import LandingFileError
 DAY = date(2024, 3, 1)
 DELIMITER = ORDERS.delimiter
 
-_value = st.one_of(
-    st.text(
-        alphabet=st.sampled_from(["a", "1", " ", "-", ":", "é", "\t", "\x00", "ß", DELIMITER]), max_size=6
-    ),
+_plain_value = st.text(
+    alphabet=st.sampled_from(["a", "1", " ", "-", ":", "é", "\t", "\x00", "ß", DELIMITER]), max_size=6
+)
+# Quotes in a value: most such texts hold a quote that may span lines, which sends the whole text record
+# by record, so only some texts get them and the others exercise the block of lines without quotes.
+_any_value = st.one_of(
+    _plain_value,
     st.text(alphabet=st.sampled_from(["a", '"', DELIMITER, "\n", " "]), max_size=6).map(lambda v: f'"{v}"'),
     st.text(alphabet=st.sampled_from(["a", '"', DELIMITER]), max_size=4),
 )
@@ -50,9 +53,10 @@ def _names(draw: st.DrawFn) -> list[str]:
 def plain_texts(draw: st.DrawFn) -> str:
     names = draw(_names())
     lines = [DELIMITER.join(names)] if draw(st.booleans()) or not names else []
+    value = _any_value if draw(st.booleans()) else _plain_value
     for _ in range(draw(st.integers(0, 12))):
         width = draw(st.sampled_from([len(names), len(names), len(names) - 1, len(names) + 1, 0]))
-        lines.append(DELIMITER.join(draw(_value) for _ in range(max(width, 0))))
+        lines.append(DELIMITER.join(draw(value) for _ in range(max(width, 0))))
     if draw(st.booleans()):
         lines.insert(draw(st.integers(0, len(lines))), "")
     return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
